@@ -1,0 +1,39 @@
+// When the garbage collector runs. The SDK is built with AssemblyScript's minimal
+// runtime, which never collects on its own and has no shadow stack, so modules stay
+// small (the incremental runtime adds ~11 KB to a filter). Collection is only safe when
+// no AssemblyScript frame is live: at the entry of a host callback. A collection costs
+// time proportional to the live heap, so it runs once per max(64, live streams)
+// finished streams (amortized O(1) per stream, also with thousands open at once) or
+// after 1 MiB of host data (large bodies) was handed to the plugin, whichever is first.
+// Memory therefore stays flat however many streams a VM serves.
+
+const MIN_STREAMS_BETWEEN_COLLECTIONS: u32 = 64;
+const HOST_BYTES_BETWEEN_COLLECTIONS: usize = 1 << 20;
+
+let liveStreams: u32 = 0;
+let finishedSinceCollection: u32 = 0;
+let hostBytesSinceCollection: usize = 0;
+
+export function streamOpened(): void {
+  liveStreams++;
+}
+
+export function streamFinished(): void {
+  if (liveStreams > 0) liveStreams--;
+  finishedSinceCollection++;
+}
+
+/** Counts bytes the host asked the plugin to allocate. */
+export function hostAllocated(size: usize): void {
+  hostBytesSinceCollection += size;
+}
+
+/** Called first thing in every exported callback, when no managed reference is on the stack. */
+export function collectIfDue(): void {
+  const streamBudget = max(MIN_STREAMS_BETWEEN_COLLECTIONS, liveStreams);
+  if (finishedSinceCollection >= streamBudget || hostBytesSinceCollection >= HOST_BYTES_BETWEEN_COLLECTIONS) {
+    __collect();
+    finishedSinceCollection = 0;
+    hostBytesSinceCollection = 0;
+  }
+}

@@ -1,0 +1,49 @@
+// Memory shared with the host. The host hands data to the plugin by calling our
+// allocator (ABI.md §2); we give it unmanaged heap blocks, copy the bytes into GC-managed
+// objects and free the block at once, so nothing the host allocates can leak or be
+// moved by the collector while the host writes into it.
+import { hostAllocated } from "./collector";
+
+/** Out-parameter slots for host calls (each host call uses them before the next one). */
+export const PTR_OUT: usize = memory.data(8, 8);
+export const SIZE_OUT: usize = memory.data(8, 8);
+export const EXTRA_OUT: usize = memory.data(8, 8);
+
+/** Allocator for host-written results; `malloc` is the one Envoy prefers (ABI.md §2). */
+export function allocate(size: usize): usize {
+  hostAllocated(size);
+  return heap.alloc(size);
+}
+
+/** Takes the block the last host call wrote to PTR_OUT/SIZE_OUT as bytes, and frees it. */
+export function takeBytes(): ArrayBuffer {
+  const ptr = load<usize>(PTR_OUT);
+  const size = load<u32>(SIZE_OUT);
+  const out = new ArrayBuffer(<i32>size);
+  if (size > 0) {
+    memory.copy(changetype<usize>(out), ptr, size);
+  }
+  if (ptr != 0) heap.free(ptr);
+  return out;
+}
+
+/** Takes the block the last host call wrote as a UTF-8 string, and frees it. */
+export function takeString(): string {
+  const ptr = load<usize>(PTR_OUT);
+  const size = load<u32>(SIZE_OUT);
+  if (ptr == 0) return "";
+  const out = String.UTF8.decodeUnsafe(ptr, size);
+  heap.free(ptr);
+  return out;
+}
+
+/** Clears the out slots before a call so a host that writes nothing reads as empty. */
+export function clearOut(): void {
+  store<usize>(PTR_OUT, 0);
+  store<u32>(SIZE_OUT, 0);
+}
+
+/** UTF-8 bytes of a string, ready to hand to the host. */
+export function utf8(value: string): ArrayBuffer {
+  return String.UTF8.encode(value, false);
+}

@@ -1,0 +1,16 @@
+// Conversions between the value types the SDK accepts and the bytes the host takes.
+
+/** UTF-8 for strings; the bytes themselves for ArrayBuffer and Uint8Array. */
+export function toBytes<T>(value: T): ArrayBuffer {
+  if (isString<T>()) {
+    return String.UTF8.encode(changetype<string>(value), false);
+  } else if (idof<T>() == idof<ArrayBuffer>()) {
+    return changetype<ArrayBuffer>(value);
+  } else if (idof<T>() == idof<Uint8Array>()) {
+    const view = changetype<Uint8Array>(value);
+    return view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
+  } else {
+    ERROR("expected a string, ArrayBuffer or Uint8Array");
+    return new ArrayBuffer(0);
+  }
+}

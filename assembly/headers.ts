@@ -1,0 +1,139 @@
+// Header and trailer maps of the current stream, read and written through the host.
+import {
+  proxy_add_header_map_value, proxy_get_header_map_pairs, proxy_get_header_map_size,
+  proxy_get_header_map_value, proxy_remove_header_map_value, proxy_replace_header_map_value,
+  proxy_set_header_map_pairs,
+} from "./abi/imports";
+import { clearOut, PTR_OUT, SIZE_OUT, takeBytes, takeString } from "./abi/memory";
+import { record } from "./abi/status";
+import { decodeHeaders, encodeHeaders, Header } from "./pairs";
+import { MapType, WasmResult } from "./types";
+
+export { Header } from "./pairs";
+
+/**
+ * One header map of the stream (request or response headers or trailers, or a callout
+ * response's). Names are case-insensitive; the host stores them lower-cased.
+ * Mutations return the host's status: BadArgument once the map is no longer
+ * available (after the callback returned Continue), as Envoy does.
+ */
+export class Headers {
+  constructor(public readonly mapType: MapType) {}
+
+  /** First value of `name`, or null if absent (see `lastResult()` for why). */
+  get(name: string): string | null {
+    const key = String.UTF8.encode(name, false);
+    clearOut();
+    const result = record(proxy_get_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, PTR_OUT, SIZE_OUT));
+    if (result != WasmResult.Ok) return null;
+    return takeString();
+  }
+
+  /** Every value of `name`, in order (repeated headers are separate entries). */
+  getAll(name: string): Array<string> {
+    const wanted = asciiLowerCase(name);
+    const all = this.all();
+    const values = new Array<string>();
+    for (let i = 0; i < all.length; i++) {
+      if (all[i].name == wanted) values.push(all[i].value);
+    }
+    return values;
+  }
+
+  has(name: string): bool {
+    return this.get(name) !== null;
+  }
+
+  /** Adds an entry (Envoy joins a repeated inline header such as user-agent with ","). */
+  add(name: string, value: string): WasmResult {
+    const key = String.UTF8.encode(name, false);
+    const val = String.UTF8.encode(value, false);
+    return record(proxy_add_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength));
+  }
+
+  /** Removes every entry of `name` and sets one with `value`. */
+  replace(name: string, value: string): WasmResult {
+    const key = String.UTF8.encode(name, false);
+    const val = String.UTF8.encode(value, false);
+    return record(proxy_replace_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength));
+  }
+
+  /** Removes every entry of `name` (Ok when there was none). */
+  remove(name: string): WasmResult {
+    const key = String.UTF8.encode(name, false);
+    return record(proxy_remove_header_map_value(this.mapType, changetype<usize>(key), key.byteLength));
+  }
+
+  /** All entries in the host's order (pseudo-headers first); empty when unavailable. */
+  all(): Array<Header> {
+    clearOut();
+    const result = record(proxy_get_header_map_pairs(this.mapType, PTR_OUT, SIZE_OUT));
+    if (result != WasmResult.Ok) return new Array<Header>();
+    return decodeHeaders(takeBytes());
+  }
+
+  /** Replaces the whole map with `headers`. */
+  setAll(headers: Array<Header>): WasmResult {
+    const data = encodeHeaders(headers);
+    return record(proxy_set_header_map_pairs(this.mapType, changetype<usize>(data), data.byteLength));
+  }
+
+  /** Envoy's byte size of the map: the sum of name and value lengths; 0 when unavailable. */
+  byteSize(): u32 {
+    const result = record(proxy_get_header_map_size(this.mapType, SIZE_OUT));
+    return result == WasmResult.Ok ? load<u32>(SIZE_OUT) : 0;
+  }
+}
+
+/** True for a valid HTTP header name (an RFC 9110 token; pseudo-headers are not allowed). */
+export function isValidHeaderName(name: string): bool {
+  if (name.length == 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    if (!isTokenChar(name.charCodeAt(i))) return false;
+  }
+  return true;
+}
+
+/** True for a header value Envoy would accept: no CR, LF or NUL (RFC 9110 field-value). */
+export function isValidHeaderValue(value: string): bool {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c == 0x0d || c == 0x0a || c == 0) return false;
+    if (c < 0x20 && c != 0x09) return false;
+    if (c == 0x7f) return false;
+  }
+  return true;
+}
+
+/** Lower-cases A-Z only: header names are ASCII, and Unicode case tables cost kilobytes. */
+export function asciiLowerCase(value: string): string {
+  let i = 0;
+  for (; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) break;
+  }
+  if (i == value.length) return value;
+  let out = value.substring(0, i);
+  for (; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+  }
+  return out;
+}
+
+// RFC 9110 tchar as a 128-bit set: ALPHA, DIGIT and !#$%&'*+-.^_`|~
+const TOKEN_LOW: u64 = 0x03ff6cfa00000000; // 0x00-0x3f
+const TOKEN_HIGH: u64 = 0x57ffffffc7fffffe; // 0x40-0x7f
+
+function isTokenChar(c: i32): bool {
+  if (c < 64) return ((TOKEN_LOW >> <u64>c) & 1) != 0;
+  if (c < 128) return ((TOKEN_HIGH >> <u64>(c - 64)) & 1) != 0;
+  return false;
+}
+
+export const requestHeaders = new Headers(MapType.HttpRequestHeaders);
+export const requestTrailers = new Headers(MapType.HttpRequestTrailers);
+export const responseHeaders = new Headers(MapType.HttpResponseHeaders);
+export const responseTrailers = new Headers(MapType.HttpResponseTrailers);
+export const httpCallResponseHeaders = new Headers(MapType.HttpCallResponseHeaders);
+export const httpCallResponseTrailers = new Headers(MapType.HttpCallResponseTrailers);

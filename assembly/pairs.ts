@@ -1,0 +1,66 @@
+// The ABI's "pairs" serialization of header maps (ABI.md §6.1).
+
+/** One header, trailer or metadata entry. Names are lower-case on the host side. */
+export class Header {
+  constructor(public name: string, public value: string) {}
+}
+
+/** Serializes headers for the host; an empty list is an empty buffer. */
+export function encodeHeaders(headers: Array<Header>): ArrayBuffer {
+  const count = headers.length;
+  if (count == 0) return new ArrayBuffer(0);
+  // Encode every name and value once, then lay them out.
+  const encoded = new Array<ArrayBuffer>(count * 2);
+  let size = 4;
+  for (let i = 0; i < count; i++) {
+    const name = String.UTF8.encode(headers[i].name, false);
+    const value = String.UTF8.encode(headers[i].value, false);
+    encoded[2 * i] = name;
+    encoded[2 * i + 1] = value;
+    size += 8 + name.byteLength + 1 + value.byteLength + 1;
+  }
+  const out = new ArrayBuffer(size);
+  const base = changetype<usize>(out);
+  store<u32>(base, count);
+  let lengths = base + 4;
+  let data = base + 4 + 8 * count;
+  for (let i = 0; i < count; i++) {
+    const name = encoded[2 * i];
+    const value = encoded[2 * i + 1];
+    store<u32>(lengths, name.byteLength);
+    store<u32>(lengths + 4, value.byteLength);
+    lengths += 8;
+    memory.copy(data, changetype<usize>(name), name.byteLength);
+    data += name.byteLength;
+    store<u8>(data, 0);
+    data += 1;
+    memory.copy(data, changetype<usize>(value), value.byteLength);
+    data += value.byteLength;
+    store<u8>(data, 0);
+    data += 1;
+  }
+  return out;
+}
+
+/** Parses what the host returns; a truncated or empty buffer yields the entries that fit. */
+export function decodeHeaders(buffer: ArrayBuffer): Array<Header> {
+  const size = <usize>buffer.byteLength;
+  const result = new Array<Header>();
+  if (size < 4) return result;
+  const base = changetype<usize>(buffer);
+  const count = <usize>load<u32>(base);
+  if (4 + 8 * count > size) return result;
+  let data = base + 4 + 8 * count;
+  const end = base + size;
+  for (let i: usize = 0; i < count; i++) {
+    const nameSize = <usize>load<u32>(base + 4 + 8 * i);
+    const valueSize = <usize>load<u32>(base + 8 + 8 * i);
+    if (data + nameSize + 1 + valueSize + 1 > end) break;
+    const name = String.UTF8.decodeUnsafe(data, nameSize);
+    data += nameSize + 1;
+    const value = String.UTF8.decodeUnsafe(data, valueSize);
+    data += valueSize + 1;
+    result.push(new Header(name, value));
+  }
+  return result;
+}

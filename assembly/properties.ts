@@ -1,0 +1,111 @@
+// Envoy attributes (properties) by path: "request.path", "source.address",
+// "xds.node.metadata.NAME"... A missing property is null, never a trap.
+import { proxy_get_property, proxy_set_property } from "./abi/imports";
+import { clearOut, PTR_OUT, SIZE_OUT, takeBytes } from "./abi/memory";
+import { record } from "./abi/status";
+import { toBytes } from "./bytes";
+import { decodeHeaders, Header } from "./pairs";
+import { WasmResult } from "./types";
+
+/** A property's raw value with readers for Envoy's encodings (ABI.md §6.2). */
+export class PropertyValue {
+  constructor(public readonly bytes: ArrayBuffer) {}
+
+  /** string values: raw UTF-8. */
+  asString(): string { return String.UTF8.decode(this.bytes); }
+  /** int, timestamp and duration values: 8 bytes little-endian (0 if not 8 bytes). */
+  asInt(): i64 { return this.bytes.byteLength == 8 ? load<i64>(changetype<usize>(this.bytes)) : 0; }
+  /** uint values. */
+  asUint(): u64 { return this.bytes.byteLength == 8 ? load<u64>(changetype<usize>(this.bytes)) : 0; }
+  /** double values (Istio node metadata numbers are doubles). */
+  asDouble(): f64 { return this.bytes.byteLength == 8 ? load<f64>(changetype<usize>(this.bytes)) : 0; }
+  /** bool values: one byte. */
+  asBool(): bool { return this.bytes.byteLength >= 1 && load<u8>(changetype<usize>(this.bytes)) != 0; }
+  /** map values (e.g. request.headers): name/value pairs. */
+  asMap(): Array<Header> { return decodeHeaders(this.bytes); }
+  /** list values: each element's bytes as a string. */
+  asList(): Array<string> {
+    const pairs = decodeHeaders(this.bytes);
+    const items = new Array<string>(pairs.length);
+    for (let i = 0; i < pairs.length; i++) items[i] = pairs[i].name;
+    return items;
+  }
+}
+
+/** Host form of a dotted path: segments separated by NUL (ABI.md §6.3). */
+function encodeDottedPath(path: string): ArrayBuffer {
+  const bytes = String.UTF8.encode(path, false);
+  const base = changetype<usize>(bytes);
+  for (let i = 0; i < bytes.byteLength; i++) {
+    if (load<u8>(base + i) == 0x2e) store<u8>(base + i, 0);
+  }
+  return bytes;
+}
+
+function encodeSegments(segments: Array<string>): ArrayBuffer {
+  let joined = "";
+  for (let i = 0; i < segments.length; i++) {
+    if (i > 0) joined += "\0";
+    joined += segments[i];
+  }
+  return String.UTF8.encode(joined, false);
+}
+
+export namespace properties {
+  /** The value at `segments`, or null when absent (`lastResult()` says NotFound, SerializationFailure, ...). */
+  export function getPath(segments: Array<string>): PropertyValue | null {
+    return getEncoded(encodeSegments(segments));
+  }
+
+  function getEncoded(path: ArrayBuffer): PropertyValue | null {
+    clearOut();
+    const result = record(proxy_get_property(changetype<usize>(path), path.byteLength, PTR_OUT, SIZE_OUT));
+    if (result != WasmResult.Ok) return null;
+    return new PropertyValue(takeBytes());
+  }
+
+  /** The value at a dotted path such as "request.headers.user-agent", or null. */
+  export function get(path: string): PropertyValue | null {
+    return getEncoded(encodeDottedPath(path));
+  }
+
+  export function getString(path: string): string | null {
+    const value = get(path);
+    return value !== null ? value.asString() : null;
+  }
+
+  export function getInt(path: string, fallback: i64 = 0): i64 {
+    const value = get(path);
+    return value !== null ? value.asInt() : fallback;
+  }
+
+  export function getUint(path: string, fallback: u64 = 0): u64 {
+    const value = get(path);
+    return value !== null ? value.asUint() : fallback;
+  }
+
+  export function getDouble(path: string, fallback: f64 = 0): f64 {
+    const value = get(path);
+    return value !== null ? value.asDouble() : fallback;
+  }
+
+  export function getBool(path: string, fallback: bool = false): bool {
+    const value = get(path);
+    return value !== null ? value.asBool() : fallback;
+  }
+
+  export function getBytes(path: string): ArrayBuffer | null {
+    const value = get(path);
+    return value !== null ? value.bytes : null;
+  }
+
+  /**
+   * Stores a value (Envoy keeps it as filter state "wasm.<path>"; readable back by the
+   * same single-segment path). NotFound outside a stream.
+   */
+  export function set<T>(path: string, value: T): WasmResult {
+    const encodedPath = encodeDottedPath(path);
+    const data = toBytes<T>(value);
+    return record(proxy_set_property(changetype<usize>(encodedPath), encodedPath.byteLength, changetype<usize>(data), data.byteLength));
+  }
+}
