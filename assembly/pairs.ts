@@ -49,7 +49,7 @@ export function decodeHeaders(buffer: ArrayBuffer): Array<Header> {
   if (size < 4) return result;
   const base = changetype<usize>(buffer);
   const count = <usize>load<u32>(base);
-  if (4 + 8 * count > size) return result;
+  if (<usize>4 + 8 * count > size) return result;
   let data = base + 4 + 8 * count;
   const end = base + size;
   for (let i: usize = 0; i < count; i++) {

@@ -1,0 +1,117 @@
+// Byte buffers as the buffer host calls see them (ABI.md §3.4, §5.6). A context hands out
+// a BufferView per buffer type; its `write` follows Envoy's `Buffer::copyFrom`.
+import { WasmResult } from "./abi/types.js";
+
+/** What proxy_get_buffer_bytes / _status / proxy_set_buffer_bytes act on. */
+export interface BufferView {
+  readonly length: number;
+  /** Bytes [start, start + length); the caller has already clamped the range. */
+  read(start: number, length: number): Uint8Array;
+  /** Envoy `Buffer::copyFrom(start, length, data)`. */
+  write(start: number, length: number, data: Uint8Array): WasmResult;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A growable byte string owned by the host (a body chunk or Envoy's buffered body). */
+export class BodyBuffer {
+  private data: Uint8Array;
+
+  constructor(initial: Uint8Array = EMPTY) {
+    this.data = initial.slice();
+  }
+
+  get length(): number {
+    return this.data.length;
+  }
+
+  /** A copy of the contents. */
+  get bytes(): Uint8Array {
+    return this.data.slice();
+  }
+
+  slice(start: number, end: number): Uint8Array {
+    return this.data.slice(start, end);
+  }
+
+  append(more: Uint8Array): void {
+    if (more.length > 0) this.data = concat(this.data, more);
+  }
+
+  prepend(more: Uint8Array): void {
+    if (more.length > 0) this.data = concat(more, this.data);
+  }
+
+  /** Drops up to `n` bytes from the front (Envoy drains everything when n exceeds the length). */
+  drain(n: number): void {
+    this.data = n >= this.data.length ? EMPTY : this.data.slice(n);
+  }
+
+  /** Moves the contents out (Envoy `Buffer::move`): the buffer is left empty. */
+  take(): Uint8Array {
+    const out = this.data;
+    this.data = EMPTY;
+    return out;
+  }
+}
+
+/** A buffer type with nothing behind it (Envoy's `Buffer` set to a null instance): empty, writes refused. */
+export const NO_BUFFER: BufferView = {
+  length: 0,
+  read: () => new Uint8Array(0),
+  write: () => WasmResult.BadArgument,
+};
+
+/** Read-only bytes (VM and plugin configuration, callout bodies). */
+export class ConstBuffer implements BufferView {
+  constructor(private readonly data: Uint8Array) {}
+
+  get length(): number {
+    return this.data.length;
+  }
+
+  read(start: number, length: number): Uint8Array {
+    return this.data.slice(start, start + length);
+  }
+
+  write(): WasmResult {
+    return WasmResult.BadArgument;
+  }
+}
+
+/** A live, mutable body (Envoy's `Buffer::Instance`). */
+export class MutableBuffer implements BufferView {
+  constructor(readonly body: BodyBuffer) {}
+
+  get length(): number {
+    return this.body.length;
+  }
+
+  read(start: number, length: number): Uint8Array {
+    return this.body.slice(start, start + length);
+  }
+
+  /**
+   * start 0: drain `length` bytes then prepend (so (0, len) replaces all, (0, 0) prepends);
+   * start ≥ current length: append; anything in between: BadArgument.
+   */
+  write(start: number, length: number, data: Uint8Array): WasmResult {
+    if (start === 0) {
+      if (length !== 0) this.body.drain(length);
+      this.body.prepend(data);
+      return WasmResult.Ok;
+    }
+    if (start >= this.body.length) {
+      this.body.append(data);
+      return WasmResult.Ok;
+    }
+    return WasmResult.BadArgument;
+  }
+}
+
+export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,259 @@
+// The mock Envoy: one Wasm VM running one plugin (one root context) and the HTTP streams
+// that go through it (ABI.md §8.1 start, §8.2 streams, §8.5 shutdown). Loads any
+// proxy-wasm module (AssemblyScript, Rust, Go, C++), links it like cpp-host, and answers
+// every host call the way Envoy does.
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { BAD_BYTECODE, inspectModule, ModuleLoadError, UNKNOWN_ABI } from "./abi/module.js";
+import { importedObjects, type ImportedObjectDescriptor } from "./abi/imported-memory.js";
+import { checkExports, checkImports, hostFunctionTypes } from "./abi/signatures.js";
+import type { AbiVersion, LogLevel } from "./abi/types.js";
+import { HttpStream, type HttpStreamOptions } from "./http-stream.js";
+import type { LogEntry } from "./logs.js";
+import type { MetricsRegistry } from "./metrics.js";
+import { resolveSettings, type HostOptions } from "./options.js";
+import { RootContext } from "./root-context.js";
+import type { SharedDataStore } from "./shared-data.js";
+import type { SharedQueueRegistry } from "./shared-queues.js";
+import { PluginVm, RESTRICTED_CALLBACK } from "./vm.js";
+
+export type ModuleSource = string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
+
+export type StartResult =
+  | { ok: true }
+  | { ok: false; reason: "vmStartFailed" | "configureFailed" | "vmFailed"; message: string };
+
+export type HostState = "loaded" | "running" | "startFailed" | "configureFailed" | "failed" | "shutdown";
+
+/** Envoy's (cpp-host's) wording when the instance cannot be created or initialized. */
+export const INSTANTIATION_FAILED = "Failed to create new Wasm instance";
+export const INITIALIZATION_FAILED = "Failed to initialize Wasm code";
+
+export class Host {
+  private readonly root: RootContext;
+  private lifecycle: "loaded" | "running" | "startFailed" | "configureFailed" | "shutdown" = "loaded";
+  private readonly liveStreams = new Set<HttpStream>();
+  private nextConnectionId = 1;
+
+  private constructor(readonly vm: PluginVm) {
+    // The root context gets the first id (1); it is announced to the plugin by start().
+    this.root = new RootContext(vm, vm.allocateContextId());
+    vm.registerContext(this.root);
+  }
+
+  /**
+   * Parses the module, detects its ABI, checks imports and exports like Envoy (throwing
+   * ModuleLoadError with Envoy's message and a hint), instantiates it and runs
+   * `_initialize` (+ `main`/`__main_void`) or `_start` in the restricted phase.
+   */
+  static async load(source: ModuleSource, options: HostOptions = {}): Promise<Host> {
+    const { module, abiVersion, imported } = await compile(source);
+    const vm = new PluginVm(resolveSettings(options), abiVersion);
+    let instance: WebAssembly.Instance;
+    try {
+      instance = await WebAssembly.instantiate(module, vm.importObject(imported));
+    } catch (error) {
+      throw new ModuleLoadError(INSTANTIATION_FAILED, instantiationHint(error, vm.lastRestrictedCall));
+    }
+    vm.bind(instance);
+    vm.initialize();
+    if (vm.failure) throw new ModuleLoadError(INITIALIZATION_FAILED, initializationHint(vm.failure.message, vm.lastRestrictedCall));
+    return new Host(vm);
+  }
+
+  /** Wraps a VM whose instance was created and bound elsewhere (see vm.ts, "Embedding"). */
+  static fromVm(vm: PluginVm): Host {
+    return new Host(vm);
+  }
+
+  get abiVersion(): AbiVersion {
+    return this.vm.abiVersion ?? "0.2.1";
+  }
+
+  get rootContextId(): number {
+    return this.root.id;
+  }
+
+  get state(): HostState {
+    if (this.lifecycle === "shutdown") return "shutdown";
+    if (this.vm.failed) return "failed";
+    return this.lifecycle;
+  }
+
+  /**
+   * §8.1 steps 4–6: on_context_create(root, 0), on_vm_start(root, len(vm config)),
+   * on_configure(root, len(plugin config)). A 0 from on_vm_start stops there.
+   */
+  start(): StartResult {
+    if (this.lifecycle !== "loaded") throw new Error(`start() was already called (state: ${this.state})`);
+    const vmFailed = (): StartResult => ({ ok: false, reason: "vmFailed", message: this.vm.failure!.message });
+    this.root.create();
+    if (this.vm.failed) return vmFailed();
+    const started = this.root.vmStart();
+    if (this.vm.failed) return vmFailed();
+    if (!started) {
+      this.lifecycle = "startFailed";
+      return { ok: false, reason: "vmStartFailed", message: "proxy_on_vm_start returned false: Envoy marks the plugin as failed to start and never configures it" };
+    }
+    const configured = this.root.configure();
+    if (this.vm.failed) return vmFailed();
+    if (!configured) {
+      this.lifecycle = "configureFailed";
+      return { ok: false, reason: "configureFailed", message: "proxy_on_configure returned false: Envoy rejects the plugin configuration" };
+    }
+    this.lifecycle = "running";
+    return { ok: true };
+  }
+
+  /**
+   * A new HTTP stream through the plugin. On a failed VM the stream gets Envoy's empty
+   * context (fail closed: 503 at the first callback) or no filter at all (fail open).
+   */
+  newHttpStream(options: HttpStreamOptions = {}): HttpStream {
+    if (this.lifecycle === "shutdown") throw new Error("the host has been shut down");
+    if (this.lifecycle === "loaded" && !this.vm.failed) throw new Error("call start() before creating streams");
+    if (this.lifecycle === "startFailed" || this.lifecycle === "configureFailed") {
+      throw new Error(`the plugin did not start (${this.lifecycle}): Envoy rejects its configuration, so no stream reaches it`);
+    }
+    const stream = new HttpStream(this.vm, this.root, this.nextConnectionId++, options, () => this.liveStreams.delete(stream));
+    if (!stream.completed) this.liveStreams.add(stream);
+    return stream;
+  }
+
+  /** proxy_on_tick(root) once, if the plugin has set a tick period (Envoy's timer firing). Returns whether it fired. */
+  tick(): boolean {
+    if (this.root.tickPeriodMs === 0 || this.root.deleted || !this.root.created) return false;
+    this.root.tick();
+    return true;
+  }
+
+  /** The tick period the plugin set (0 = none). */
+  get tickPeriodMs(): number {
+    return this.root.tickPeriodMs;
+  }
+
+  get logs(): readonly LogEntry[] {
+    return this.vm.logs.entries;
+  }
+
+  /** Messages recorded at exactly `level`. */
+  logsAt(level: LogLevel): string[] {
+    return this.vm.logs.at(level);
+  }
+
+  clearLogs(): void {
+    this.vm.logs.clear();
+  }
+
+  /** The `wasm` logger level: what proxy_get_log_level answers and what is recorded. */
+  setLogLevel(level: LogLevel): void {
+    this.vm.logs.level = level;
+  }
+
+  /** Messages dropped because they were below the log level. */
+  get droppedLogCount(): number {
+    return this.vm.logs.dropped;
+  }
+
+  get memoryBytes(): number {
+    return this.vm.memoryBytes;
+  }
+
+  get failure(): { message: string; phase: string } | undefined {
+    return this.vm.failure;
+  }
+
+  get metrics(): MetricsRegistry {
+    return this.vm.metrics;
+  }
+
+  get sharedData(): SharedDataStore {
+    return this.vm.sharedData;
+  }
+
+  get sharedQueues(): SharedQueueRegistry {
+    return this.vm.sharedQueues;
+  }
+
+  /**
+   * §8.5: live streams end first (on_log/on_done/on_delete), then the root gets on_done; a
+   * non-zero answer deletes it at once, zero parks it until the plugin calls proxy_done.
+   */
+  shutdown(): void {
+    if (this.lifecycle === "shutdown") return;
+    for (const stream of [...this.liveStreams]) stream.end();
+    if (this.root.created) this.root.shutdown();
+    this.lifecycle = "shutdown";
+  }
+
+  /** The root context is parked after shutdown, waiting for proxy_done. */
+  get awaitingDone(): boolean {
+    return this.root.pendingDone;
+  }
+}
+
+/** Bytes → checked, compiled module; a ready WebAssembly.Module is checked by import names only. */
+async function compile(source: ModuleSource): Promise<{ module: WebAssembly.Module; abiVersion: AbiVersion; imported: ImportedObjectDescriptor[] }> {
+  if (source instanceof WebAssembly.Module) return inspectCompiled(source);
+  const bytes = await readSource(source);
+  const info = inspectModule(bytes);
+  checkImports(info);
+  checkExports(info);
+  try {
+    return { module: new WebAssembly.Module(new Uint8Array(bytes)), abiVersion: info.abiVersion, imported: importedObjects(bytes) };
+  } catch (error) {
+    throw new ModuleLoadError(BAD_BYTECODE, `The engine rejected the module: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function readSource(source: string | URL | Uint8Array | ArrayBuffer): Promise<Uint8Array> {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  const path = source instanceof URL || source.startsWith("file:") ? fileURLToPath(source) : source;
+  return new Uint8Array(await readFile(path));
+}
+
+/** Without the bytes, the engine's reflection gives export order (ABI marker) and import names, not types. */
+function inspectCompiled(module: WebAssembly.Module): { module: WebAssembly.Module; abiVersion: AbiVersion; imported: ImportedObjectDescriptor[] } {
+  const markers: Record<string, AbiVersion> = {
+    proxy_abi_version_0_1_0: "0.1.0",
+    proxy_abi_version_0_2_0: "0.2.0",
+    proxy_abi_version_0_2_1: "0.2.1",
+  };
+  const marker = WebAssembly.Module.exports(module).find((e) => e.kind === "function" && markers[e.name]);
+  if (!marker) throw new ModuleLoadError(UNKNOWN_ABI, "The module exports no proxy_abi_version_* function.");
+  const abiVersion = markers[marker.name]!;
+  const host = hostFunctionTypes(abiVersion);
+  for (const imp of WebAssembly.Module.imports(module)) {
+    const key = `${imp.module}.${imp.name}`;
+    if (imp.kind === "memory" || imp.kind === "table") {
+      throw new ModuleLoadError(INSTANTIATION_FAILED, `${key}: pass the module's bytes instead of a compiled WebAssembly.Module to load a module that imports a ${imp.kind}.`);
+    }
+    if (imp.kind !== "function" || !host.has(key)) {
+      throw new ModuleLoadError(`Failed to load Wasm module due to a missing import: ${key}`, "Envoy provides only the proxy-wasm functions of the module's ABI version and WASI.");
+    }
+  }
+  return { module, abiVersion, imported: [] };
+}
+
+function instantiationHint(error: unknown, restrictedCall: string | undefined): string {
+  const detail = error instanceof Error ? error.message : String(error);
+  if (restrictedCall) {
+    return (
+      `The module's start function called ${restrictedCall} while it was being instantiated, when no context exists (${detail}). ` +
+      "Run that code from _initialize (asc --exportStart _initialize) or from proxy_on_vm_start / proxy_on_configure."
+    );
+  }
+  return `Instantiation failed: ${detail}`;
+}
+
+function initializationHint(failure: string, restrictedCall: string | undefined): string {
+  if (failure.includes(RESTRICTED_CALLBACK)) {
+    return (
+      `${failure}. During _initialize/main/_start only proxy_log, emscripten_notify_memory_growth and WASI may be called` +
+      (restrictedCall ? `, but the module called ${restrictedCall}` : "") +
+      ". Move that call to proxy_on_vm_start or proxy_on_configure."
+    );
+  }
+  return `${failure}. The module trapped while initializing (_initialize/main/_start).`;
+}

@@ -1,0 +1,101 @@
+// A plugin's root context (ABI.md §4.3, §8.1, §8.5): receives the start-up callbacks, ticks
+// and callout results; holds the tick period, the sticky callout status and the data of the
+// callout callback in progress.
+import { wasCalled } from "./abi/callbacks.js";
+import type { HeaderMap } from "./headers.js";
+import { HostContext } from "./context.js";
+import type { BufferView } from "./buffers.js";
+import { rootLogPrefix } from "./logs.js";
+import type { PropertyContext } from "./properties.js";
+
+/** The data visible during a callout callback (maps 4–7, buffers 4/5); set by the callout machinery. */
+export type CalloutResponse =
+  | { kind: "http"; headers: HeaderMap; body: Uint8Array; trailers: HeaderMap | undefined }
+  | { kind: "grpcInitialMetadata"; metadata: HeaderMap }
+  | { kind: "grpcTrailingMetadata"; metadata: HeaderMap }
+  | { kind: "grpcMessage"; message: BufferView };
+
+export class RootContext extends HostContext {
+  readonly kind = "root";
+  /** proxy_set_tick_period_milliseconds; 0 = no ticks. */
+  tickPeriodMs = 0;
+  /** proxy_get_status: the last callout status; the code is sticky, Envoy clears only the message. */
+  status: { code: number; message: string } = { code: 0, message: "" };
+  calloutResponse: CalloutResponse | undefined;
+  /** on_context_create has been delivered (on_delete is only sent then). */
+  created = false;
+  /** Returned false from proxy_on_done at shutdown: waiting for proxy_done. */
+  pendingDone = false;
+  deleted = false;
+
+  get root(): RootContext {
+    return this;
+  }
+
+  /** §8.1 step 4: on_context_create(root, 0), with the plugin configuration readable. */
+  create(): void {
+    this.pluginConfigurationInScope = true;
+    try {
+      this.vm.callback(() => this.vm.callbacks.contextCreate(this.id, 0));
+    } finally {
+      this.pluginConfigurationInScope = false;
+    }
+    this.created = true;
+  }
+
+  /** §8.1 step 5. A missing export counts as success; false if it answered 0 or trapped. */
+  vmStart(): boolean {
+    const outcome = this.vm.callback(() => this.vm.callbacks.vmStart(this.id, this.vm.settings.vmConfig.length));
+    return outcome.kind === "missing" || (outcome.kind === "ok" && outcome.value !== 0);
+  }
+
+  /** §8.1 step 6, plugin configuration readable. cpp-host reports success without calling a failed VM. */
+  configure(): boolean {
+    if (this.vm.failed) return true;
+    this.pluginConfigurationInScope = true;
+    let outcome;
+    try {
+      outcome = this.vm.callbacks.configure(this.id, this.vm.settings.pluginConfig.length);
+    } finally {
+      this.pluginConfigurationInScope = false;
+    }
+    // The deferred actions run after temp_plugin_ is reset (DeferAfterCallActions is declared first).
+    if (wasCalled(outcome)) this.vm.runDeferredActions();
+    return outcome.kind === "missing" || (outcome.kind === "ok" && outcome.value !== 0);
+  }
+
+  /** proxy_on_tick(root). */
+  tick(): void {
+    this.vm.callback(() => this.vm.callbacks.tick(this.id));
+  }
+
+  /** §8.5: on_done; non-zero (or no export, or a failed VM) → on_delete now, else wait for proxy_done. */
+  shutdown(): void {
+    if (this.deleted || this.pendingDone) return;
+    const outcome = this.vm.callback(() => this.vm.callbacks.done(this.id));
+    if (outcome.kind === "ok" && outcome.value === 0) this.pendingDone = true;
+    else this.finishShutdown();
+  }
+
+  /** on_delete (only if on_context_create was delivered and the VM is alive), then the context is gone. */
+  finishShutdown(): void {
+    if (this.deleted) return;
+    this.deleted = true;
+    this.pendingDone = false;
+    if (this.created) this.vm.callback(() => this.vm.callbacks.delete(this.id));
+    this.vm.unregisterContext(this);
+  }
+
+  logPrefix(): string {
+    return rootLogPrefix(this.vm.settings.plugin);
+  }
+
+  propertyContext(): PropertyContext {
+    return {
+      kind: "root",
+      plugin: this.vm.settings.plugin,
+      overrides: this.vm.settings.properties,
+      filterState: new Map(),
+    };
+  }
+}

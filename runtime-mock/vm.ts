@@ -1,0 +1,298 @@
+// One Wasm VM as proxy-wasm-cpp-host runs it (ABI.md §2, §4.1, §5.13, §8.1): the instance
+// and its memory, the live contexts (VM context 0, roots and streams share one id
+// counter from 1), the current and effective context of the call in progress, the
+// restricted phases, the queue of actions deferred until a plugin call returns, and the
+// VM's failure. Everything that is per VM in Envoy (metrics, callout tokens) lives here.
+//
+// Embedding (e.g. as-pect, which instantiates its own module): the import object can be
+// built before any instance exists and bound afterwards —
+//     const vm = new PluginVm(resolveSettings(options));
+//     const { instance } = await WebAssembly.instantiate(bytes, vm.importObject());
+//     vm.bind(instance);           // memory, allocator, ABI version from the exports
+//     vm.initialize();             // optional: _initialize/main or _start, restricted
+//     const host = Host.fromVm(vm);
+// Until `bind`, host calls have no context (like Envoy during a wasm start function) and trap.
+import { randomBytes } from "node:crypto";
+import { PluginCallbacks, describeFailure, invokeExport, wasCalled, type CallOutcome, type CallTarget } from "./abi/callbacks.js";
+import { createHostImports } from "./abi/hostcalls/index.js";
+import type { ImportedObjectDescriptor } from "./abi/imported-memory.js";
+import { PluginMemory } from "./abi/memory.js";
+import { WASI_FUNCTIONS, WASI_MODULES } from "./abi/signatures.js";
+import { LogLevel, WasmResult, type AbiVersion } from "./abi/types.js";
+import { CalloutTokens, NoClusters, type CalloutDispatcher } from "./callouts.js";
+import { VmContext, type HostContext } from "./context.js";
+import { ForeignFunctionRegistry } from "./foreign-functions.js";
+import { LogBook } from "./logs.js";
+import { MetricsRegistry } from "./metrics.js";
+import type { VmSettings } from "./options.js";
+import { SharedDataStore } from "./shared-data.js";
+import { SharedQueueRegistry } from "./shared-queues.js";
+
+/** What V8 throws into the plugin when it calls a host function it may not call now. */
+export const RESTRICTED_CALLBACK = "restricted_callback";
+
+const wasiNames = (names: readonly string[]) => WASI_MODULES.flatMap((m) => names.map((n) => `${m}.${n}`));
+
+/** cpp-host `startVm`: allowed while `_initialize`/`main`/`_start` run (the WASI list, logging). */
+const INITIALIZATION_ALLOWED = new Set(["env.proxy_log", "env.emscripten_notify_memory_growth", ...wasiNames(Object.keys(WASI_FUNCTIONS))]);
+/** cpp-host `allocMemory`: allowed while the plugin's allocator runs. */
+const ALLOCATOR_ALLOWED = new Set(["env.proxy_log", ...wasiNames(["fd_write", "clock_time_get", "poll_oneoff"])]);
+
+const ABI_MARKERS: Record<string, AbiVersion> = {
+  proxy_abi_version_0_1_0: "0.1.0",
+  proxy_abi_version_0_2_0: "0.2.0",
+  proxy_abi_version_0_2_1: "0.2.1",
+};
+
+type Phase = "unbound" | "initializing" | "running";
+
+export interface DnsQuery {
+  token: number;
+  address: string;
+  rootContextId: number;
+}
+
+export class PluginVm implements CallTarget {
+  readonly memory = new PluginMemory();
+  readonly logs: LogBook;
+  readonly callbacks: PluginCallbacks;
+  readonly vmContext: VmContext;
+  readonly metrics = new MetricsRegistry();
+  readonly sharedData = new SharedDataStore();
+  readonly sharedQueues = new SharedQueueRegistry();
+  readonly calloutTokens = new CalloutTokens();
+  readonly foreignFunctions = ForeignFunctionRegistry.envoyDefaults();
+  /** envoy_resolve_dns requests not answered yet (DNS results are delivered by later callout work). */
+  readonly pendingDnsQueries: DnsQuery[] = [];
+  callouts: CalloutDispatcher = new NoClusters();
+  abiVersion: AbiVersion | undefined;
+
+  private exports: Record<string, unknown> = {};
+  private allocatorName: string | undefined;
+  private readonly providedImports: Record<string, Record<string, WebAssembly.Memory | WebAssembly.Table>> = {};
+  private readonly contexts = new Map<number, HostContext>();
+  private nextContextId = 1;
+  private phase: Phase = "unbound";
+  private currentId: number | undefined;
+  private effectiveId = 0;
+  private allocatorDepth = 0;
+  private readonly deferred: (() => void)[] = [];
+  private stopIteration = false;
+  private failureInfo: { message: string; phase: string } | undefined;
+  /** The last host function refused by the restricted-phase check (for error hints). */
+  lastRestrictedCall: string | undefined;
+
+  constructor(
+    readonly settings: VmSettings,
+    abiVersion?: AbiVersion,
+  ) {
+    this.abiVersion = abiVersion;
+    this.logs = new LogBook(settings.logLevel, settings.onLog);
+    this.callbacks = new PluginCallbacks(this);
+    this.vmContext = new VmContext(this, 0);
+    this.contexts.set(0, this.vmContext);
+  }
+
+  // --- instance -----------------------------------------------------------------------
+
+  /**
+   * The import object: the host functions of the ABI version (all versions' when it is not
+   * known yet), WASI under both module names, plus any imported memory/table to create.
+   */
+  importObject(importedObjects: readonly ImportedObjectDescriptor[] = []): WebAssembly.Imports {
+    const imports: WebAssembly.Imports = createHostImports(this);
+    for (const imp of importedObjects) {
+      const object = imp.kind === "memory" ? new WebAssembly.Memory(imp.descriptor) : new WebAssembly.Table(imp.descriptor);
+      (this.providedImports[imp.module] ??= {})[imp.name] = object;
+      imports[imp.module] = { ...imports[imp.module], [imp.name]: object };
+    }
+    return imports;
+  }
+
+  /** Takes the instance's exports, memory (first exported, else the imported one) and allocator (malloc first). */
+  bind(instance: WebAssembly.Instance): void {
+    this.exports = instance.exports as Record<string, unknown>;
+    const exported = Object.values(this.exports).find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
+    const imported = Object.values(this.providedImports)
+      .flatMap((m) => Object.values(m))
+      .find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
+    const memory = exported ?? imported;
+    if (!memory) throw new Error("the instance neither exports nor imports a memory");
+    this.allocatorName = ["malloc", "proxy_on_memory_allocate"].find((n) => this.exportedFunction(n));
+    this.memory.bind(memory, this.allocatorName ? (size) => this.allocate(size) : undefined);
+    this.abiVersion ??= Object.keys(this.exports).map((n) => ABI_MARKERS[n]).find((v) => v !== undefined);
+    this.currentId = 0;
+    this.phase = "running";
+  }
+
+  /** §8.1 step 3: `_initialize` then `main(0, 0)` or `__main_void()`, or `_start`, on the VM context, restricted. */
+  initialize(): void {
+    this.phase = "initializing";
+    try {
+      const run = (name: string, args: number[] = []) => invokeExport(this, 0, name, args);
+      if (this.exportedFunction("_initialize")) {
+        if (run("_initialize").kind === "trapped") return;
+        if (this.exportedFunction("main")) run("main", [0, 0]);
+        else if (this.exportedFunction("__main_void")) run("__main_void");
+      } else {
+        run("_start");
+      }
+    } finally {
+      this.phase = "running";
+    }
+  }
+
+  exportedFunction(name: string): ((...args: number[]) => unknown) | undefined {
+    const fn = this.exports[name];
+    return typeof fn === "function" ? (fn as (...args: number[]) => unknown) : undefined;
+  }
+
+  get memoryBytes(): number {
+    return this.memory.byteLength;
+  }
+
+  // --- failure ------------------------------------------------------------------------
+
+  get failed(): boolean {
+    return this.failureInfo !== undefined;
+  }
+
+  get failure(): { message: string; phase: string } | undefined {
+    return this.failureInfo;
+  }
+
+  /** A trap is permanent: the first one is kept, logged like Envoy (error level), and the VM is never called again. */
+  recordFailure(functionName: string, error: unknown): void {
+    if (this.failureInfo) return;
+    const message = describeFailure(functionName, error);
+    this.failureInfo = { message, phase: functionName };
+    this.logs.writeHost(LogLevel.Error, message, this.currentId ?? 0);
+  }
+
+  // --- contexts -----------------------------------------------------------------------
+
+  /** cpp-host `allocContextId`: one counter for roots and streams, never reusing a live id. */
+  allocateContextId(): number {
+    while (this.contexts.has(this.nextContextId) || this.nextContextId === 0) this.nextContextId = (this.nextContextId + 1) >>> 0;
+    return this.nextContextId++;
+  }
+
+  registerContext(context: HostContext): void {
+    this.contexts.set(context.id, context);
+  }
+
+  unregisterContext(context: HostContext): void {
+    if (this.contexts.get(context.id) === context) this.contexts.delete(context.id);
+  }
+
+  context(id: number): HostContext | undefined {
+    return this.contexts.get(id);
+  }
+
+  enterCall(contextId: number): () => void {
+    const saved = { current: this.currentId, effective: this.effectiveId };
+    this.currentId = contextId;
+    this.effectiveId = 0;
+    return () => {
+      this.currentId = saved.current;
+      this.effectiveId = saved.effective;
+    };
+  }
+
+  /** The context host calls act on (§5.13): the effective one if set and alive, else the current one. */
+  effectiveContext(): HostContext {
+    const current = this.contexts.get(this.currentId ?? 0) ?? this.vmContext;
+    if (this.effectiveId === 0) return current;
+    return this.contexts.get(this.effectiveId) ?? current;
+  }
+
+  setEffectiveContext(id: number): WasmResult {
+    if (!this.contexts.has(id)) return WasmResult.BadArgument;
+    this.effectiveId = id;
+    return WasmResult.Ok;
+  }
+
+  // --- calls into the plugin ----------------------------------------------------------
+
+  /** The plugin's allocator on the VM context, restricted (§2). 0 = failure (also after a trap). */
+  allocate(size: number): number {
+    const fn = this.allocatorName ? this.exportedFunction(this.allocatorName) : undefined;
+    if (!fn || this.failed) return 0;
+    const restore = this.enterCall(0);
+    this.allocatorDepth++;
+    try {
+      const ptr = fn(size);
+      return typeof ptr === "number" ? ptr >>> 0 : 0;
+    } catch (error) {
+      this.recordFailure(this.allocatorName!, error);
+      return 0;
+    } finally {
+      this.allocatorDepth--;
+      restore();
+    }
+  }
+
+  /** Called by proxy_send_local_response: the current callback's result is forced to "stop". */
+  requestStopIteration(): void {
+    this.stopIteration = true;
+  }
+
+  takeStopIteration(): boolean {
+    const stop = this.stopIteration;
+    this.stopIteration = false;
+    return stop;
+  }
+
+  /** cpp-host `addAfterVmCallAction`: runs once the current plugin call has returned. */
+  defer(action: () => void): void {
+    this.deferred.push(action);
+  }
+
+  /** cpp-host `doAfterVmCallActions`: FIFO; actions queued meanwhile run in the same loop. */
+  runDeferredActions(): void {
+    for (let action = this.deferred.shift(); action; action = this.deferred.shift()) action();
+  }
+
+  /**
+   * A plugin callback the way cpp-host wraps one: the deferred actions run only after a real
+   * call (a missing export or an already failed VM creates no DeferAfterCallActions).
+   */
+  callback(call: () => CallOutcome): CallOutcome {
+    const outcome = call();
+    if (wasCalled(outcome)) this.runDeferredActions();
+    return outcome;
+  }
+
+  /**
+   * V8's restriction check before every host function (§2, §4.1): traps with
+   * `restricted_callback`. Without a context (a wasm start function) nothing may be called.
+   */
+  assertHostCallAllowed(qualifiedName: string): void {
+    if (this.phase === "unbound") {
+      this.lastRestrictedCall = qualifiedName;
+      throw new WebAssembly.RuntimeError(`${RESTRICTED_CALLBACK}: ${qualifiedName} called while the module is being instantiated (no context)`);
+    }
+    const allowed =
+      this.allocatorDepth > 0 ? ALLOCATOR_ALLOWED.has(qualifiedName) : this.phase !== "initializing" || INITIALIZATION_ALLOWED.has(qualifiedName);
+    if (!allowed) {
+      this.lastRestrictedCall = qualifiedName;
+      throw new WebAssembly.RuntimeError(RESTRICTED_CALLBACK);
+    }
+  }
+
+  /** A JS exception inside a host function is a host bug: reported loudly, never thrown into the plugin. */
+  reportHostError(qualifiedName: string, error: unknown): void {
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    this.logs.writeHost(LogLevel.Critical, `mock host error in ${qualifiedName}: ${detail}`, this.currentId ?? 0);
+  }
+
+  // --- services for host functions ---------------------------------------------------
+
+  logPlugin(context: HostContext, level: LogLevel, message: string): void {
+    this.logs.writePlugin(level, message, context.id, context.logPrefix());
+  }
+
+  randomBytes(length: number): Uint8Array {
+    return new Uint8Array(randomBytes(length));
+  }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Builds every example plugin (release and debug targets of its asconfig.json) with
+// the SDK's build settings. Skips an up-to-date build; writes each output atomically.
+import asc from "assemblyscript/asc";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const examplesDir = join(root, "examples");
+const force = process.argv.includes("--force");
+
+/** Newest modification time of the files under `dir` (recursively). */
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function upToDate(exampleDir, outputs, sourcesMtime) {
+  return outputs.every((file) => existsSync(file) && statSync(file).mtimeMs >= sourcesMtime);
+}
+
+async function build(exampleDir, target) {
+  const written = [];
+  const output = [];
+  const sink = { write: (chunk) => { output.push(String(chunk)); return true; } };
+  const { error } = await asc.main(["--baseDir", exampleDir, "--config", "asconfig.json", "--target", target], {
+    writeFile: (name, contents, baseDir) => {
+      const path = resolve(baseDir, name);
+      mkdirSync(dirname(path), { recursive: true });
+      const temp = `${path}.${process.pid}.tmp`;
+      writeFileSync(temp, contents);
+      written.push([temp, path]);
+    },
+    stdout: sink,
+    stderr: sink,
+  });
+  if (error) {
+    for (const [temp] of written) rmSync(temp, { force: true });
+    throw new Error(`building ${exampleDir} (${target}) failed: ${error.message}\n${output.join("")}`);
+  }
+  for (const [temp, path] of written) renameSync(temp, path);
+}
+
+const sdkMtime = Math.max(newestMtime(join(root, "assembly")), statSync(join(root, "asconfig.json")).mtimeMs);
+let built = 0;
+for (const name of readdirSync(examplesDir).sort()) {
+  const exampleDir = join(examplesDir, name);
+  if (!existsSync(join(exampleDir, "asconfig.json"))) continue;
+  const sourcesMtime = Math.max(sdkMtime, newestMtime(join(exampleDir, "assembly")), statSync(join(exampleDir, "asconfig.json")).mtimeMs);
+  const outputs = [join(exampleDir, "build/release.wasm"), join(exampleDir, "build/debug.wasm")];
+  if (!force && upToDate(exampleDir, outputs, sourcesMtime)) continue;
+  for (const target of ["release", "debug"]) await build(exampleDir, target);
+  const size = statSync(outputs[0]).size;
+  console.log(`built examples/${name}: release ${size} bytes`);
+  built++;
+}
+if (built === 0) console.log("examples are up to date");
