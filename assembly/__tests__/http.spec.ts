@@ -1,0 +1,233 @@
+// The SDK's HTTP API against the mock host: every call goes through the real host
+// functions, in the phase Envoy would be in.
+import {
+  FilterDataStatus, FilterHeadersStatus, Header, HttpContext, lastResult, log, LogLevel, properties,
+  registerRootContext, RootContext, WasmResult,
+} from "..";
+import { mockHost, REQUEST, RESPONSE } from "./support/host";
+
+// What the contexts saw, for the specs to check (AssemblyScript has no closures).
+let seenFirst: string | null = null;
+let seenAll: Array<string> = [];
+let seenMissing: string | null = "unset";
+let seenMissingResult: WasmResult = WasmResult.Ok;
+let seenByteSize: u32 = 0;
+let seenPairs: Array<Header> = [];
+let seenAfterContinue: WasmResult = WasmResult.Ok;
+let seenBodySizes: Array<u32> = [];
+let seenBody: string = "";
+let seenPath: string | null = null;
+let seenMethod: string | null = null;
+let seenMissingProperty: bool = false;
+let seenMissingPropertyResult: WasmResult = WasmResult.Ok;
+let seenRootId: string | null = null;
+let seenConfig: string = "";
+let mode: string = "";
+
+class Root extends RootContext {
+  onConfigure(size: u32): bool {
+    seenConfig = this.pluginConfiguration.text();
+    return seenConfig != "reject";
+  }
+  createHttpContext(id: u32): HttpContext { return new Stream(id, this); }
+}
+
+class Stream extends HttpContext {
+  onRequestHeaders(count: u32, endOfStream: bool): FilterHeadersStatus {
+    const h = this.requestHeaders;
+    if (mode == "headers") {
+      h.add("x-multi", "one");
+      h.add("X-Multi", "two");
+      seenFirst = h.get("x-multi");
+      seenAll = h.getAll("x-multi");
+      seenMissing = h.get("x-absent");
+      seenMissingResult = lastResult();
+      h.replace("x-replaced", "new");
+      h.remove("x-removed");
+      seenByteSize = h.byteSize();
+      seenPairs = h.all();
+    } else if (mode == "setAll") {
+      h.setAll([new Header(":method", "GET"), new Header(":path", "/rewritten"), new Header(":authority", "h"), new Header("x-set", "1")]);
+    } else if (mode == "properties") {
+      seenPath = properties.getString("request.path");
+      seenMethod = properties.getString("request.method");
+      seenMissingProperty = properties.get("request.headers.x-not-there") === null;
+      seenMissingPropertyResult = lastResult();
+      seenRootId = properties.getString("plugin_root_id");
+    } else if (mode == "deny") {
+      this.sendLocalResponse(418, "short and stout", [new Header("x-reason", "teapot")], "teapot");
+      return FilterHeadersStatus.Continue;
+    } else if (mode == "pause") {
+      return FilterHeadersStatus.StopIteration;
+    } else if (mode == "log") {
+      log.debug("debug line");
+      log.info("info line");
+    }
+    return FilterHeadersStatus.Continue;
+  }
+
+  onRequestBody(size: u32, endOfStream: bool): FilterDataStatus {
+    if (mode == "buffer") {
+      seenBodySizes.push(size);
+      if (!endOfStream) return FilterDataStatus.StopIterationAndBuffer;
+      seenBody = this.requestBody.text();
+      this.requestBody.prepend("<");
+      this.requestBody.append(">");
+      return FilterDataStatus.Continue;
+    }
+    if (mode == "replaceBody") {
+      this.requestBody.replace("replaced");
+    }
+    return FilterDataStatus.Continue;
+  }
+
+  onResponseHeaders(count: u32, endOfStream: bool): FilterHeadersStatus {
+    seenAfterContinue = this.requestHeaders.add("x-late", "1");
+    if (mode != "deny") this.responseHeaders.add("x-added", "yes");
+    return FilterHeadersStatus.Continue;
+  }
+}
+
+registerRootContext((id: u32) => new Root(id), "spec");
+
+function request(path: string = "/"): Array<Header> {
+  return [new Header(":method", "GET"), new Header(":path", path), new Header(":authority", "example.com"),
+    new Header("x-replaced", "old"), new Header("x-replaced", "older"), new Header("x-removed", "gone")];
+}
+
+function runStream(requestMode: string): u32 {
+  mode = requestMode;
+  const stream = mockHost.openStream();
+  mockHost.sendHeaders(stream, REQUEST, request(), true);
+  return stream;
+}
+
+describe("plugin start", () => {
+  it("starts with its configuration readable in onConfigure", () => {
+    expect(mockHost.start("spec", "{\"a\": 1}")).toBe(true);
+    expect(seenConfig).toBe("{\"a\": 1}");
+  });
+
+  it("fails to start when onConfigure returns false", () => {
+    expect(mockHost.start("spec", "reject")).toBe(false);
+    expect(mockHost.start("spec", "")).toBe(true);
+  });
+
+  it("fails to start, with a critical log naming the fix, for a root id nothing registered", () => {
+    expect(mockHost.start("other")).toBe(false);
+    const line = mockHost.lastLog(LogLevel.Critical)!;
+    expect(line).toBe(
+      "no root context is registered for root id \"other\" (registered: \"spec\"); set the WasmPlugin's " +
+      "pluginName to one of them, or register one with registerRootContext(factory, \"other\")",
+    );
+  });
+
+  it("serves the empty root id Istio sends without pluginName, as the single registration", () => {
+    expect(mockHost.start("")).toBe(true);
+  });
+});
+
+describe("headers", () => {
+  it("gets, adds, replaces, removes and lists headers as Envoy does", () => {
+    mockHost.start("spec");
+    const stream = runStream("headers");
+    expect(seenFirst).toBe("one");
+    expect(seenAll.length).toBe(2);
+    expect(seenAll[1]).toBe("two");
+    expect(seenMissing).toBeNull();
+    expect(seenMissingResult).toBe(WasmResult.NotFound);
+    expect(mockHost.forwardedHeader(stream, REQUEST, "x-replaced")).toBe("new");
+    expect(mockHost.forwardedHeader(stream, REQUEST, "x-removed")).toBeNull();
+    // :method GET :path / :authority example.com x-multi one x-multi two x-replaced new
+    expect(seenByteSize).toBe(7 + 3 + 5 + 1 + 10 + 11 + 7 + 3 + 7 + 3 + 10 + 3);
+    expect(seenPairs.length).toBe(6);
+    expect(seenPairs[0].name).toBe(":method");
+    expect(seenPairs[5].name).toBe("x-replaced");
+  });
+
+  it("replaces the whole map with setAll", () => {
+    mockHost.start("spec");
+    const stream = runStream("setAll");
+    expect(mockHost.forwardedHeader(stream, REQUEST, ":path")).toBe("/rewritten");
+    expect(mockHost.forwardedHeader(stream, REQUEST, "x-set")).toBe("1");
+    expect(mockHost.forwardedHeader(stream, REQUEST, "x-replaced")).toBeNull();
+  });
+
+  it("returns BadArgument for request headers once they went upstream, and writes response headers", () => {
+    mockHost.start("spec");
+    const stream = runStream("none");
+    mockHost.sendHeaders(stream, RESPONSE, [new Header(":status", "200")], true);
+    expect(seenAfterContinue).toBe(WasmResult.BadArgument);
+    expect(mockHost.forwardedHeader(stream, RESPONSE, "x-added")).toBe("yes");
+  });
+});
+
+describe("bodies", () => {
+  it("sees the cumulative size while buffering, then the whole body, and edits it", () => {
+    mockHost.start("spec");
+    mode = "buffer";
+    seenBodySizes = [];
+    const stream = mockHost.openStream();
+    mockHost.sendHeaders(stream, REQUEST, request(), false);
+    expect(mockHost.sendBody(stream, REQUEST, "hello ", false)).toBe(FilterDataStatus.StopIterationAndBuffer);
+    expect(mockHost.sendBody(stream, REQUEST, "world", true)).toBe(FilterDataStatus.Continue);
+    expect(seenBodySizes.length).toBe(2);
+    expect(seenBodySizes[0]).toBe(6);
+    expect(seenBodySizes[1]).toBe(11);
+    expect(seenBody).toBe("hello world");
+    expect(mockHost.forwardedBody(stream, REQUEST)).toBe("<hello world>");
+  });
+
+  it("replaces a chunk", () => {
+    mockHost.start("spec");
+    mode = "replaceBody";
+    const stream = mockHost.openStream();
+    mockHost.sendHeaders(stream, REQUEST, request(), false);
+    mockHost.sendBody(stream, REQUEST, "original", true);
+    expect(mockHost.forwardedBody(stream, REQUEST)).toBe("replaced");
+  });
+});
+
+describe("local responses and pausing", () => {
+  it("answers locally; Envoy stops the request and runs the reply through the response callbacks", () => {
+    mockHost.start("spec");
+    const stream = runStream("deny");
+    expect(mockHost.localResponseStatus(stream)).toBe(418);
+    expect(mockHost.localResponseBody(stream)).toBe("short and stout");
+    expect(mockHost.forwardedHeader(stream, RESPONSE, "x-reason")).toBe("teapot");
+    expect(mockHost.forwardedHeader(stream, RESPONSE, ":status")).toBe("418");
+  });
+
+  it("pauses the request until it is continued", () => {
+    mockHost.start("spec");
+    const stream = runStream("pause");
+    expect(mockHost.paused(stream, REQUEST)).toBe(true);
+  });
+});
+
+describe("properties", () => {
+  it("reads request attributes, and a missing one is null with NotFound", () => {
+    mockHost.start("spec");
+    runStream("properties");
+    expect(seenPath).toBe("/");
+    expect(seenMethod).toBe("GET");
+    expect(seenMissingProperty).toBe(true);
+    expect(seenMissingPropertyResult).toBe(WasmResult.NotFound);
+    expect(seenRootId).toBe("spec");
+  });
+});
+
+describe("logging", () => {
+  it("drops messages below the host's level without a host call", () => {
+    mockHost.start("spec", "", LogLevel.Info);
+    runStream("log");
+    expect(mockHost.logCount(LogLevel.Debug)).toBe(0);
+    expect(mockHost.lastLog(LogLevel.Info)).toBe("info line");
+  });
+
+  it("keeps them when the level allows", () => {
+    mockHost.start("spec", "", LogLevel.Debug);
+    runStream("log");
+    expect(mockHost.lastLog(LogLevel.Debug)).toBe("debug line");
+  });
+});
