@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Builds every example plugin (release and debug targets of its asconfig.json) with
-// the SDK's build settings. Skips an up-to-date build; writes each output atomically.
+// Builds every example plugin and test fixture (release and debug targets of its
+// asconfig.json) with the SDK's build settings. Skips an up-to-date build; writes each
+// output atomically.
 import asc from "assemblyscript/asc";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const examplesDir = join(root, "examples");
+const pluginDirs = ["examples", "test/fixtures"].map((dir) => join(root, dir));
 const force = process.argv.includes("--force");
 
 /** Newest modification time of the files under `dir` (recursively). */
@@ -48,15 +49,15 @@ async function build(exampleDir, target) {
 
 const sdkMtime = Math.max(newestMtime(join(root, "assembly")), statSync(join(root, "asconfig.json")).mtimeMs);
 let built = 0;
-for (const name of readdirSync(examplesDir).sort()) {
-  const exampleDir = join(examplesDir, name);
+const plugins = pluginDirs.flatMap((dir) => readdirSync(dir).sort().map((name) => join(dir, name)));
+for (const exampleDir of plugins) {
   if (!existsSync(join(exampleDir, "asconfig.json"))) continue;
   const sourcesMtime = Math.max(sdkMtime, newestMtime(join(exampleDir, "assembly")), statSync(join(exampleDir, "asconfig.json")).mtimeMs);
   const outputs = [join(exampleDir, "build/release.wasm"), join(exampleDir, "build/debug.wasm")];
   if (!force && upToDate(exampleDir, outputs, sourcesMtime)) continue;
   for (const target of ["release", "debug"]) await build(exampleDir, target);
   const size = statSync(outputs[0]).size;
-  console.log(`built examples/${name}: release ${size} bytes`);
+  console.log(`built ${relative(root, exampleDir)}: release ${size} bytes`);
   built++;
 }
-if (built === 0) console.log("examples are up to date");
+if (built === 0) console.log("plugins are up to date");
