@@ -31,11 +31,29 @@ export class Headers {
 
   /** Every value of `name`, in order (repeated headers are separate entries). */
   getAll(name: string): Array<string> {
-    const wanted = asciiLowerCase(name);
-    const all = this.all();
     const values = new Array<string>();
-    for (let i = 0; i < all.length; i++) {
-      if (all[i].name == wanted) values.push(all[i].value);
+    clearOut();
+    if (record(proxy_get_header_map_pairs(this.mapType, PTR_OUT, SIZE_OUT)) != WasmResult.Ok) return values;
+    const pairs = takeBytes();
+    // Compare names as bytes and decode only the matching values: a request carries many
+    // headers and an authorization check wants one of them.
+    const wanted = String.UTF8.encode(asciiLowerCase(name), false);
+    const wantedPtr = changetype<usize>(wanted);
+    const wantedSize = <usize>wanted.byteLength;
+    const base = changetype<usize>(pairs);
+    const end = base + <usize>pairs.byteLength;
+    if (pairs.byteLength < 4) return values;
+    const count = <usize>load<u32>(base);
+    let data = base + 4 + 8 * count;
+    if (data > end) return values;
+    for (let i: usize = 0; i < count; i++) {
+      const nameSize = <usize>load<u32>(base + 4 + 8 * i);
+      const valueSize = <usize>load<u32>(base + 8 + 8 * i);
+      if (data + nameSize + valueSize + 2 > end) break;
+      if (nameSize == wantedSize && memory.compare(data, wantedPtr, nameSize) == 0) {
+        values.push(String.UTF8.decodeUnsafe(data + nameSize + 1, valueSize));
+      }
+      data += nameSize + valueSize + 2;
     }
     return values;
   }
@@ -49,6 +67,17 @@ export class Headers {
     const key = String.UTF8.encode(name, false);
     const val = String.UTF8.encode(value, false);
     return record(proxy_add_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength));
+  }
+
+  /** Adds every header of `headers`, in order; stops at and returns the first failure. */
+  addAll(headers: Array<Header>): WasmResult {
+    for (let i = 0; i < headers.length; i++) {
+      const name = headers[i].encodedName;
+      const value = headers[i].encodedValue;
+      const result = record(proxy_add_header_map_value(this.mapType, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength));
+      if (result != WasmResult.Ok) return result;
+    }
+    return WasmResult.Ok;
   }
 
   /** Removes every entry of `name` and sets one with `value`. */

@@ -2,7 +2,23 @@
 
 /** One header, trailer or metadata entry. Names are lower-case on the host side. */
 export class Header {
+  private nameBytes: ArrayBuffer | null = null;
+  private valueBytes: ArrayBuffer | null = null;
+
   constructor(public name: string, public value: string) {}
+
+  /** UTF-8 of the name, encoded once: a configured header is sent on every stream. */
+  get encodedName(): ArrayBuffer {
+    let bytes = this.nameBytes;
+    if (bytes === null) this.nameBytes = bytes = String.UTF8.encode(this.name, false);
+    return bytes;
+  }
+
+  get encodedValue(): ArrayBuffer {
+    let bytes = this.valueBytes;
+    if (bytes === null) this.valueBytes = bytes = String.UTF8.encode(this.value, false);
+    return bytes;
+  }
 }
 
 /** Serializes headers for the host; an empty list is an empty buffer. */

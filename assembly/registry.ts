@@ -86,17 +86,31 @@ export function rootContext(contextId: u32): RootContext | null {
   return index >= 0 ? roots[index] : null;
 }
 
+// Consecutive callbacks mostly concern the same stream: remember the last one found.
+let lastStreamId: u32 = 0;
+let lastStream: HttpContext | null = null;
+
 export function httpContext(contextId: u32): HttpContext | null {
-  return streams.has(contextId) ? streams.get(contextId) : null;
+  if (contextId == lastStreamId && lastStream !== null) return lastStream;
+  if (!streams.has(contextId)) return null;
+  const found = streams.get(contextId);
+  lastStreamId = contextId;
+  lastStream = found;
+  return found;
 }
 
 export function anyContext(contextId: u32): BaseContext | null {
-  if (streams.has(contextId)) return streams.get(contextId);
+  const stream = httpContext(contextId);
+  if (stream !== null) return stream;
   return rootContext(contextId);
 }
 
 /** Forgets a context so the collector can reclaim it. */
 export function forgetContext(contextId: u32): void {
+  if (contextId == lastStreamId) {
+    lastStreamId = 0;
+    lastStream = null;
+  }
   if (streams.has(contextId)) {
     streams.delete(contextId);
     streamFinished();

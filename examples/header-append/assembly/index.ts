@@ -51,9 +51,7 @@ class HeaderAppend extends HttpContext {
   }
 
   onResponseHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
-    for (let i = 0; i < this.headers.length; i++) {
-      this.responseHeaders.add(this.headers[i].name, this.headers[i].value);
-    }
+    this.responseHeaders.addAll(this.headers);
     return FilterHeadersStatus.Continue;
   }
 }
