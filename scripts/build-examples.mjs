@@ -3,7 +3,7 @@
 // asconfig.json) with the SDK's build settings. Skips an up-to-date build; writes each
 // output atomically.
 import asc from "assemblyscript/asc";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -45,6 +45,15 @@ async function build(exampleDir, target) {
     throw new Error(`building ${exampleDir} (${target}) failed: ${error.message}\n${output.join("")}`);
   }
   for (const [temp, path] of written) renameSync(temp, path);
+}
+
+// Examples import the SDK by its package name, as plugin authors do. Inside this
+// repository that name must resolve to the checkout itself: link it into node_modules
+// (npm cannot install a package into itself reliably, and `npm ci` removes the link).
+const selfLink = join(root, "node_modules", "proxy-wasm-as");
+if (!existsSync(selfLink)) {
+  mkdirSync(dirname(selfLink), { recursive: true });
+  symlinkSync("..", selfLink, "dir");
 }
 
 const sdkMtime = Math.max(newestMtime(join(root, "assembly")), statSync(join(root, "asconfig.json")).mtimeMs);
