@@ -5,6 +5,6 @@ import typescript from "@rollup/plugin-typescript";
 export default {
   input: "runtime-mock/index.ts",
   output: { dir: "dist", format: "es", sourcemap: true },
-  external: (id) => id.startsWith("node:") || id === "@assemblyscript/loader",
+  external: (id) => id.startsWith("node:"),
   plugins: [typescript({ tsconfig: "./tsconfig.build.json" })],
 };
