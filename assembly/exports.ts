@@ -1,4 +1,8 @@
-// What a plugin's entry file re-exports so the host finds the ABI:
+// Everything the host calls into, for every feature of the SDK. A plugin's entry file
+// re-exports it:
 //   export * from "proxy-wasm-as/assembly/exports";
-export * from "./abi/exports";
+// An HTTP filter that uses no callouts, timers, queues or TCP can re-export the smaller
+// "proxy-wasm-as/assembly/exports-http" instead.
+export * from "./abi/exports/core";
+export * from "./abi/exports/http";
 import "./abi/abort";

@@ -5,7 +5,7 @@ import {
   Configuration, FilterHeadersStatus, Header, HttpContext, isValidHeaderName, isValidHeaderValue, log,
   registerRootContext, RootContext,
 } from "proxy-wasm-as/assembly";
-export * from "proxy-wasm-as/assembly/exports";
+export * from "proxy-wasm-as/assembly/exports-http";
 
 class HeaderAppendRoot extends RootContext {
   headers: Array<Header> = [];

@@ -6,7 +6,7 @@ import {
   Configuration, FilterHeadersStatus, HttpContext, isValidHeaderName, isValidHeaderValue, JsonValue,
   log, LogLevel, registerRootContext, RootContext,
 } from "proxy-wasm-as/assembly";
-export * from "proxy-wasm-as/assembly/exports";
+export * from "proxy-wasm-as/assembly/exports-http";
 
 class Settings {
   header: string = "allow";
