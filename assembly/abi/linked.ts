@@ -4,6 +4,13 @@
 import { write } from "../log";
 import { LogLevel } from "../types";
 
+/** Feature groups; each has an exports module in assembly/abi/exports/. */
+export const CALLOUTS: u32 = 1 << 0; // HTTP and gRPC callout callbacks
+export const TIMERS: u32 = 1 << 1; // proxy_on_tick
+export const QUEUES: u32 = 1 << 2; // proxy_on_queue_ready
+export const TCP: u32 = 1 << 3; // network filter callbacks
+export const FOREIGN: u32 = 1 << 4; // proxy_on_foreign_function
+
 let linked: u32 = 0;
 
 /** Called from the top level of a feature's exports module. */
