@@ -1,10 +1,21 @@
-// Bundles the mock host (runtime-mock/) into dist/ as ESM with type declarations:
-// the package's main entry, `import { Host } from "proxy-wasm-as"`.
+// Bundles the mock host (runtime-mock/) into dist/ as ESM with type declarations — the
+// package's main entry, `import { Host } from "proxy-wasm-as"` — and the pwas CLI
+// (cli/) into dist/cli.js, the package's bin.
 import typescript from "@rollup/plugin-typescript";
 
-export default {
-  input: "runtime-mock/index.ts",
-  output: { dir: "dist", format: "es", sourcemap: true },
-  external: (id) => id.startsWith("node:"),
-  plugins: [typescript({ tsconfig: "./tsconfig.build.json" })],
-};
+const external = (id) => id.startsWith("node:") || ["commander", "yaml", "tar-stream", "assemblyscript", "assemblyscript/asc"].some((p) => id === p || id.startsWith(`${p}/`));
+
+export default [
+  {
+    input: "runtime-mock/index.ts",
+    output: { dir: "dist", format: "es", sourcemap: true },
+    external,
+    plugins: [typescript({ tsconfig: "./tsconfig.build.json" })],
+  },
+  {
+    input: "cli/index.ts",
+    output: { file: "dist/cli.js", format: "es", sourcemap: true, banner: "#!/usr/bin/env node" },
+    external,
+    plugins: [typescript({ tsconfig: "./tsconfig.cli.json" })],
+  },
+];

@@ -1,0 +1,36 @@
+// pwas: from source to a running WasmPlugin. Each command lives in cli/commands/<name>.ts
+// and exports `register(program)`.
+import { Command, CommanderError } from "commander";
+import { CliError, ExitCode } from "./errors.js";
+import { commands } from "./commands/index.js";
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = new Command("pwas")
+    .description("Build, package, push, verify and deploy proxy-wasm plugins (Envoy, Istio WasmPlugin).")
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  for (const register of commands) register(program);
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.Ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here with code 0.
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`pwas: ${error.message}\n`);
+      if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`pwas: unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    return ExitCode.Failure;
+  }
+}
+
+// Run when executed directly (the package's bin, or `node --import tsx cli/index.ts`).
+const invokedDirectly = process.argv[1] !== undefined && /(?:cli[\\/]index\.[cm]?[jt]s|[\\/]cli\.js|[\\/]pwas)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main().then((code) => process.exit(code));
+}
