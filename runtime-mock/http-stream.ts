@@ -41,6 +41,8 @@ export interface HttpMessage {
   /** Body Envoy holds for the filter (buffering, or stopped). */
   readonly bufferedBody: Uint8Array;
   readonly headersForwarded: boolean;
+  /** The trailers went past the filter. */
+  readonly trailersForwarded: boolean;
   /** Iteration is stopped at this filter, waiting for a continue. */
   readonly paused: boolean;
   readonly endStreamForwarded: boolean;
@@ -685,6 +687,9 @@ export class HttpStream {
       },
       get headersForwarded() {
         return dir.headersForwarded;
+      },
+      get trailersForwarded() {
+        return dir.trailersForwarded;
       },
       get paused() {
         return dir.iteration !== "continue" && !stream.completedFlag;

@@ -1,0 +1,151 @@
+// pwas serve: a local proxy running real HTTP traffic through a chain of plugins.
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { LogLevel } from "../../runtime-mock/index.js";
+import { CliError, ExitCode } from "../errors.js";
+import { DevProxy } from "../serve/dev-proxy.js";
+import { startEchoUpstream, type EchoUpstream } from "../serve/echo-upstream.js";
+import type { Phase, PluginDefinition } from "../serve/plugin-definition.js";
+
+const LEVELS: Record<string, LogLevel> = {
+  trace: LogLevel.Trace, debug: LogLevel.Debug, info: LogLevel.Info, warn: LogLevel.Warn, warning: LogLevel.Warn,
+  error: LogLevel.Error, critical: LogLevel.Critical, off: LogLevel.Off,
+};
+
+function parseLevel(text: string): LogLevel {
+  const level = LEVELS[text.toLowerCase()];
+  if (level === undefined) throw new CliError(`unknown log level "${text}"`, ExitCode.Usage, `use one of ${Object.keys(LEVELS).join(", ")}`);
+  return level;
+}
+
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[?([^\]]*)\]?:)?(\d+)$/.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new CliError(`--listen "${text}" is not host:port or a port`, ExitCode.Usage, "e.g. --listen 127.0.0.1:8080 or --listen 8080");
+  }
+  return { host: match[1] || "127.0.0.1", port };
+}
+
+function parseUrl(text: string, what: string): URL {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== "http:") throw new Error("only http:// upstreams are supported");
+    return url;
+  } catch (error) {
+    throw new CliError(`${what} "${text}" is not a usable URL: ${(error as Error).message}`, ExitCode.Usage, "e.g. http://127.0.0.1:9000");
+  }
+}
+
+async function inlineConfig(value: string | undefined): Promise<string> {
+  if (value === undefined) return "";
+  const text = value.startsWith("@") ? await readFile(value.slice(1), "utf8") : value;
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`--config is not JSON: ${(error as Error).message}`, ExitCode.Usage, "pass a JSON object, or @file.json");
+  }
+  return text;
+}
+
+interface ServeFlags {
+  plugin?: string[];
+  wasm?: string;
+  config?: string;
+  name: string;
+  rootId?: string;
+  phase?: string;
+  upstream: string;
+  listen: string;
+  cluster?: string[];
+  logLevel?: string[];
+  watch: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("serve")
+    .description("Run a local proxy that sends real HTTP traffic through a chain of plugins (ordered as Istio orders WasmPlugins) to an upstream.")
+    .option("-p, --plugin <files...>", "WasmPlugin YAML files (url: file://… or a path to the .wasm)")
+    .option("--wasm <file>", "run a single module instead of WasmPlugin files")
+    .option("--config <json>", "plugin configuration for --wasm (JSON, or @file.json)")
+    .option("--name <name>", "plugin name for --wasm", "plugin")
+    .option("--root-id <id>", "root id (pluginName) for --wasm; default empty")
+    .option("--phase <phase>", "phase for --wasm: AUTHN, AUTHZ, STATS")
+    .option("-u, --upstream <url>", "where requests go after the plugins; \"echo\" starts a built-in echo server", "echo")
+    .option("-l, --listen <host:port>", "address to listen on", "127.0.0.1:8080")
+    .option("--cluster <name=url...>", "callout clusters the plugins may call (name=http://host:port)")
+    .option("--log-level <level...>", "plugin log level: a level for all (trace, debug, info, warn, error, critical, off), or name=level for one")
+    .option("--no-watch", "do not reload when a module or YAML file changes")
+    .addHelpText("after", `
+Examples:
+  pwas serve -p examples/header-append/wasmplugin.local.yaml
+  pwas serve --wasm build/plugin.wasm --config '{"allow": "true"}' --upstream http://127.0.0.1:9000
+Stop with Ctrl-C.`)
+    .action(async (flags: ServeFlags) => {
+      const proxy = await startFromFlags(flags, (line) => process.stdout.write(`${line}\n`));
+      process.stdout.write(`pwas serve: listening on ${proxy.proxy.address.url.href}, upstream ${proxy.upstream.href}\n`);
+      process.stdout.write(`chain: ${proxy.proxy.plugins.map((p) => `${p.name} (${p.phase === "UNSPECIFIED_PHASE" ? "no phase" : p.phase}, priority ${p.priority})`).join(" → ") || "(no plugins)"}\n`);
+      await new Promise<void>((resolveStop) => {
+        const stop = () => resolveStop();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+      await proxy.stop();
+      process.stdout.write("pwas serve: stopped\n");
+    });
+}
+
+export interface RunningServe {
+  proxy: DevProxy;
+  upstream: URL;
+  stop(): Promise<void>;
+}
+
+/** Starts the proxy (and the echo upstream when asked); used by the command and by npm start. */
+export async function startFromFlags(flags: ServeFlags, print: (line: string) => void): Promise<RunningServe> {
+  if (!flags.plugin?.length && !flags.wasm) throw new CliError("no plugins given", ExitCode.Usage, "pass WasmPlugin files with --plugin, or a module with --wasm");
+  const { host, port } = parseListen(flags.listen);
+  let logLevel = LogLevel.Info;
+  const pluginLogLevels: Record<string, LogLevel> = {};
+  for (const entry of flags.logLevel ?? []) {
+    const [name, level] = entry.includes("=") ? entry.split("=", 2) : [undefined, entry];
+    if (name === undefined) logLevel = parseLevel(level);
+    else pluginLogLevels[name] = parseLevel(level);
+  }
+  const clusters: Record<string, URL> = {};
+  for (const entry of flags.cluster ?? []) {
+    const at = entry.indexOf("=");
+    if (at <= 0) throw new CliError(`--cluster "${entry}" is not name=url`, ExitCode.Usage, "e.g. --cluster auth=http://127.0.0.1:9001");
+    clusters[entry.slice(0, at)] = parseUrl(entry.slice(at + 1), `--cluster ${entry.slice(0, at)}`);
+  }
+  const inline: PluginDefinition[] = [];
+  if (flags.wasm) {
+    const phase = (flags.phase?.toUpperCase() ?? "UNSPECIFIED_PHASE") as Phase;
+    if (!["AUTHN", "AUTHZ", "STATS", "UNSPECIFIED_PHASE"].includes(phase)) throw new CliError(`unknown phase "${flags.phase}"`, ExitCode.Usage, "use AUTHN, AUTHZ or STATS");
+    inline.push({
+      name: flags.name, namespace: "default", url: flags.wasm, modulePath: resolve(flags.wasm), phase, priority: 0,
+      rootId: flags.rootId ?? "", pluginConfig: await inlineConfig(flags.config), failStrategy: "FAIL_CLOSE", environment: {}, source: "--wasm",
+    });
+  }
+  let echo: EchoUpstream | undefined;
+  const upstream = flags.upstream === "echo" ? (echo = await startEchoUpstream(host)).url : parseUrl(flags.upstream, "--upstream");
+  try {
+    const proxy = await DevProxy.start({
+      host, port, upstream, logLevel, pluginLogLevels, clusters, watch: flags.watch, print,
+      source: { files: (flags.plugin ?? []).map((f) => resolve(f)), inline },
+    });
+    return {
+      proxy,
+      upstream,
+      stop: async () => {
+        await proxy.close();
+        await echo?.close();
+      },
+    };
+  } catch (error) {
+    await echo?.close();
+    throw error;
+  }
+}

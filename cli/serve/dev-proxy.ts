@@ -1,0 +1,269 @@
+// `pwas serve`: a local HTTP proxy that runs each request and response through a chain
+// of plugins on the mock host, in Istio's order, in front of a real upstream.
+import { watch, type FSWatcher } from "node:fs";
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { LogLevel, type LogEntry } from "../../runtime-mock/index.js";
+import { CliError, ExitCode } from "../errors.js";
+import { requestHasNoBody, requestHeadersOf, responseHasNoBody, responseHeadersOf, splitPseudo } from "./http-mapping.js";
+import type { PluginDefinition } from "./plugin-definition.js";
+import { Generation, loadGeneration, readDefinitions, type LoadOptions, type PluginSource } from "./plugin-set.js";
+import { RequestChain, type ChainSink, type Pairs } from "./request-chain.js";
+
+export interface DevProxyOptions {
+  host: string;
+  port: number;
+  upstream: URL;
+  source: PluginSource;
+  /** Callout clusters: name → base URL. */
+  clusters: Record<string, URL>;
+  /** Default level of the plugins' `wasm` logger, and per-plugin overrides by name. */
+  logLevel: LogLevel;
+  pluginLogLevels: Record<string, LogLevel>;
+  /** Reload on changes of the YAML files and local modules. */
+  watch: boolean;
+  /** Where log lines go (plugin logs, access log, reload messages). */
+  print(line: string): void;
+  fetchModule?: LoadOptions["fetchModule"];
+}
+
+const LEVEL_NAMES = ["trace", "debug", "info", "warn", "error", "critical", "off"];
+
+export class DevProxy {
+  private generation!: Generation;
+  private watchers: FSWatcher[] = [];
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private readonly active = new Set<RequestChain>();
+
+  private constructor(
+    private readonly options: DevProxyOptions,
+    private readonly server: Server,
+  ) {}
+
+  /** Loads the plugins, then listens. Fails with one CliError (bad plugin, port in use). */
+  static async start(options: DevProxyOptions): Promise<DevProxy> {
+    const server = createServer();
+    const proxy = new DevProxy(options, server);
+    proxy.generation = await loadGeneration(await readDefinitions(options.source), proxy.loadOptions());
+    server.on("request", (request, response) => proxy.handle(request, response));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (error: NodeJS.ErrnoException) => {
+        if (error.code === "EADDRINUSE") reject(new CliError(`port ${options.port} on ${options.host} is already in use`, ExitCode.Failure, "choose another with --listen host:port"));
+        else if (error.code === "EACCES") reject(new CliError(`not allowed to listen on ${options.host}:${options.port}`, ExitCode.Failure, "use a port above 1023"));
+        else reject(new CliError(`cannot listen on ${options.host}:${options.port}: ${error.message}`, ExitCode.Failure));
+      });
+      server.listen(options.port, options.host, () => resolve());
+    });
+    if (options.watch) await proxy.watchSources();
+    return proxy;
+  }
+
+  get address(): { host: string; port: number; url: URL } {
+    const address = this.server.address() as AddressInfo;
+    return { host: address.address, port: address.port, url: new URL(`http://${address.address}:${address.port}`) };
+  }
+
+  /** The plugins serving new requests, in chain order. */
+  get plugins(): PluginDefinition[] {
+    return this.generation.plugins.map((p) => p.definition);
+  }
+
+  /** Loads the sources again; on failure the running plugins stay and the reason is printed. Returns whether it took. */
+  async reload(): Promise<boolean> {
+    try {
+      const next = await loadGeneration(await readDefinitions(this.options.source), this.loadOptions());
+      const previous = this.generation;
+      this.generation = next;
+      previous.retire();
+      this.options.print(`reloaded: ${next.plugins.map((p) => p.definition.name).join(" → ") || "(no plugins)"}`);
+      return true;
+    } catch (error) {
+      const hint = error instanceof CliError && error.hint ? ` (${error.hint})` : "";
+      this.options.print(`reload failed, still serving the previous plugins: ${(error as Error).message}${hint}`);
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.reloadTimer);
+    for (const watcher of this.watchers) watcher.close();
+    for (const chain of this.active) chain.end();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    this.generation.retire();
+  }
+
+  private loadOptions(): LoadOptions {
+    const options: LoadOptions = {
+      logLevelFor: (plugin) => this.options.pluginLogLevels[plugin.name] ?? this.options.logLevel,
+      onLog: (plugin, entry) => this.printLog(plugin, entry),
+    };
+    if (this.options.fetchModule) options.fetchModule = this.options.fetchModule;
+    return options;
+  }
+
+  private printLog(plugin: PluginDefinition, entry: LogEntry): void {
+    this.options.print(`[${plugin.name}] ${LEVEL_NAMES[entry.level]}: ${entry.message}`);
+  }
+
+  private async watchSources(): Promise<void> {
+    const definitions = await readDefinitions(this.options.source);
+    const paths = new Set([...this.options.source.files, ...definitions.flatMap((d) => (d.modulePath ? [d.modulePath] : []))]);
+    for (const path of paths) {
+      try {
+        this.watchers.push(watch(path, () => this.scheduleReload()));
+      } catch {
+        this.options.print(`cannot watch ${path}: changes to it will not reload`);
+      }
+    }
+  }
+
+  /** Editors and compilers write in bursts: reload once things settle. */
+  private scheduleReload(): void {
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => void this.reload(), 150);
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    const generation = this.generation;
+    generation.acquire();
+    const started = process.hrtime.bigint();
+    const method = request.method ?? "GET";
+    const path = request.url ?? "/";
+    const socket = request.socket;
+    const exchange = new Exchange(this.options.upstream, method, response);
+    const chain = new RequestChain(
+      generation.plugins.length,
+      (index) =>
+        generation.plugins[index].host.newHttpStream({
+          sourceAddress: `${socket.remoteAddress}:${socket.remotePort}`,
+          destinationAddress: `${socket.localAddress}:${socket.localPort}`,
+          protocol: `HTTP/${request.httpVersion}`,
+        }),
+      exchange,
+    );
+    exchange.chain = chain;
+    this.active.add(chain);
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      chain.end();
+      this.active.delete(chain);
+      generation.release();
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const by = chain.localReplyBy;
+      const local = by !== undefined ? ` local reply by ${generation.plugins[by].definition.name}` : "";
+      this.options.print(`${method} ${path} ${exchange.status ?? "-"} ${ms.toFixed(1)}ms${local}${exchange.resetReason ? ` reset: ${exchange.resetReason}` : ""}`);
+    };
+    response.on("close", finish);
+
+    const noBody = requestHasNoBody(request);
+    chain.requestHeaders(requestHeadersOf(request, `${this.address.host}:${this.address.port}`), noBody);
+    if (!noBody) {
+      request.on("data", (chunk: Buffer) => chain.requestData(new Uint8Array(chunk), false));
+      request.on("end", () => chain.requestData(new Uint8Array(0), true));
+    } else {
+      request.resume();
+    }
+  }
+}
+
+/**
+ * One exchange's two sides: the upstream request the chain produces, and the client's
+ * response. Envoy's router behaviour where it matters: an upstream that cannot be reached
+ * before it answered is a 503 that goes back through the filters.
+ */
+class Exchange implements ChainSink {
+  chain!: RequestChain;
+  status: number | undefined;
+  resetReason: string | undefined;
+  private upstreamRequest: ReturnType<typeof httpRequest> | undefined;
+  private upstreamResponded = false;
+
+  constructor(
+    private readonly upstream: URL,
+    private readonly method: string,
+    private readonly response: ServerResponse,
+  ) {}
+
+  upstreamHeaders(headers: Pairs, endOfStream: boolean): void {
+    const { pseudo, regular } = splitPseudo(headers);
+    const outgoing = httpRequest({
+      protocol: this.upstream.protocol,
+      hostname: this.upstream.hostname,
+      port: this.upstream.port,
+      method: pseudo.get(":method") ?? this.method,
+      path: pseudo.get(":path") ?? "/",
+      headers: [["host", pseudo.get(":authority") ?? this.upstream.host], ...regular].flat(),
+      setHost: false,
+    });
+    this.upstreamRequest = outgoing;
+    outgoing.on("response", (upstreamResponse) => this.fromUpstream(upstreamResponse, pseudo.get(":method") ?? this.method));
+    outgoing.on("error", (error) => this.upstreamFailed(error));
+    if (endOfStream) outgoing.end();
+  }
+
+  upstreamData(chunk: Uint8Array, endOfStream: boolean): void {
+    if (!this.upstreamRequest) return;
+    if (chunk.length > 0) this.upstreamRequest.write(chunk);
+    if (endOfStream) this.upstreamRequest.end();
+  }
+
+  upstreamTrailers(trailers: Pairs): void {
+    if (!this.upstreamRequest) return;
+    this.upstreamRequest.addTrailers(trailers);
+    this.upstreamRequest.end();
+  }
+
+  downstreamHeaders(headers: Pairs, endOfStream: boolean): void {
+    const { pseudo, regular } = splitPseudo(headers);
+    this.status = Number(pseudo.get(":status") ?? 200);
+    if (this.response.headersSent) return;
+    this.response.writeHead(this.status, regular.flat());
+    if (endOfStream) this.response.end();
+  }
+
+  downstreamData(chunk: Uint8Array, endOfStream: boolean): void {
+    if (chunk.length > 0) this.response.write(chunk);
+    if (endOfStream) this.response.end();
+  }
+
+  downstreamTrailers(trailers: Pairs): void {
+    this.response.addTrailers(trailers);
+    this.response.end();
+  }
+
+  reset(reason: string): void {
+    this.resetReason = reason;
+    this.upstreamRequest?.destroy();
+    this.response.destroy();
+  }
+
+  private fromUpstream(upstreamResponse: IncomingMessage, method: string): void {
+    this.upstreamResponded = true;
+    const status = upstreamResponse.statusCode ?? 502;
+    const noBody = responseHasNoBody(method, status);
+    this.chain.responseHeaders(responseHeadersOf(status, upstreamResponse.rawHeaders), noBody);
+    if (noBody) {
+      upstreamResponse.resume();
+      return;
+    }
+    upstreamResponse.on("data", (chunk: Buffer) => this.chain.responseData(new Uint8Array(chunk), false));
+    upstreamResponse.on("end", () => this.chain.responseData(new Uint8Array(0), true));
+    upstreamResponse.on("error", () => this.reset("upstream reset"));
+  }
+
+  private upstreamFailed(error: NodeJS.ErrnoException): void {
+    if (this.upstreamResponded) {
+      this.reset(`upstream: ${error.code ?? error.message}`);
+      return;
+    }
+    // Envoy's router: a connection failure before any response is a local 503.
+    const body = `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${error.code ?? error.message}`;
+    this.chain.responseHeaders([[":status", "503"], ["content-length", String(Buffer.byteLength(body))], ["content-type", "text/plain"]], false);
+    this.chain.responseData(new TextEncoder().encode(body), true);
+  }
+}

@@ -1,0 +1,268 @@
+// pwas serve: real HTTP requests (node's fetch) through a chain of plugins on the mock
+// host, to a real upstream on 127.0.0.1.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { AddressInfo } from "node:net";
+import { startFromFlags, type RunningServe } from "../cli/commands/serve.js";
+import { CliError, ExitCode } from "../cli/errors.js";
+
+const HEADER_APPEND = resolve("examples/header-append/build/release.wasm");
+const HEADER_AUTHORIZATION = resolve("examples/header-authorization/build/release.wasm");
+const BODY_UPPER = resolve("test/fixtures/body-upper/build/release.wasm");
+const CRASH = resolve("test/fixtures/crash/build/release.wasm");
+
+const dir = mkdtempSync(join(tmpdir(), "pwas-serve-"));
+let counter = 0;
+
+/** Writes a WasmPlugin YAML file and returns its path. */
+function wasmPlugin(name: string, url: string, spec: Record<string, unknown> = {}): string {
+  const lines = [
+    "apiVersion: extensions.istio.io/v1alpha1",
+    "kind: WasmPlugin",
+    "metadata:",
+    `  name: ${name}`,
+    "spec:",
+    `  url: ${url}`,
+    ...Object.entries(spec).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`),
+  ];
+  const file = join(dir, `${name}-${counter++}.yaml`);
+  writeFileSync(file, lines.join("\n") + "\n");
+  return file;
+}
+
+const defaults = { name: "plugin", upstream: "echo", listen: "127.0.0.1:0", watch: false };
+
+async function serve(flags: Partial<Parameters<typeof startFromFlags>[0]>, lines: string[] = []): Promise<RunningServe> {
+  return startFromFlags({ ...defaults, ...flags } as Parameters<typeof startFromFlags>[0], (line) => lines.push(line));
+}
+
+/** An upstream that counts requests and can hold its answer until released. */
+class TestUpstream {
+  requests = 0;
+  private server!: Server;
+  private held: (() => void)[] = [];
+  hold = false;
+
+  async start(): Promise<string> {
+    this.server = createServer((request, response) => {
+      this.requests++;
+      const chunks: Buffer[] = [];
+      request.on("data", (c: Buffer) => chunks.push(c));
+      request.on("end", () => {
+        const answer = () => {
+          response.writeHead(200, { "content-type": "text/plain", "x-upstream": "yes" });
+          response.end(`upstream got ${request.method} ${request.url} body=${Buffer.concat(chunks).toString()}`);
+        };
+        if (this.hold) this.held.push(answer);
+        else answer();
+      });
+    });
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", () => r()));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  release(): void {
+    for (const answer of this.held.splice(0)) answer();
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+describe("pwas serve", () => {
+  const upstream = new TestUpstream();
+  let upstreamUrl = "";
+  before(async () => {
+    upstreamUrl = await upstream.start();
+  });
+  after(() => upstream.close());
+
+  it("orders the chain by phase, then priority (higher first), then name — responses run in reverse", async () => {
+    const plugins = [
+      wasmPlugin("stats", HEADER_APPEND, { phase: "STATS", pluginName: "header-append", pluginConfig: { "x-order": "stats" } }),
+      wasmPlugin("no-phase", HEADER_APPEND, { pluginName: "header-append", pluginConfig: { "x-order": "none" } }),
+      wasmPlugin("authn-low", HEADER_APPEND, { phase: "AUTHN", priority: 1, pluginName: "header-append", pluginConfig: { "x-order": "authn-low" } }),
+      wasmPlugin("authn-high", HEADER_APPEND, { phase: "AUTHN", priority: 10, pluginName: "header-append", pluginConfig: { "x-order": "authn-high" } }),
+      wasmPlugin("authz", HEADER_APPEND, { phase: "AUTHZ", pluginName: "header-append", pluginConfig: { "x-order": "authz" } }),
+    ];
+    const running = await serve({ plugin: plugins, upstream: upstreamUrl });
+    try {
+      assert.deepEqual(running.proxy.plugins.map((p) => p.name), ["authn-high", "authn-low", "authz", "stats", "no-phase"]);
+      const response = await fetch(new URL("/x", running.proxy.address.url));
+      assert.equal(response.status, 200);
+      // Encoders run last-to-first, so the last filter's header comes first.
+      assert.equal(response.headers.get("x-order"), "none, stats, authz, authn-low, authn-high");
+      assert.equal(await response.text(), "upstream got GET /x body=");
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it("answers locally from a plugin: the upstream is not called, earlier filters see the reply, later ones never run", async () => {
+    const before = upstream.requests;
+    const lines: string[] = [];
+    const running = await serve(
+      {
+        plugin: [
+          wasmPlugin("tag-authn", HEADER_APPEND, { phase: "AUTHN", pluginName: "header-append", pluginConfig: { "x-authn-saw": "reply" } }),
+          wasmPlugin("authorization", HEADER_AUTHORIZATION, { phase: "AUTHZ", pluginName: "header-authorization" }),
+          wasmPlugin("tag-stats", HEADER_APPEND, { phase: "STATS", pluginName: "header-append", pluginConfig: { "x-stats-saw": "reply" } }),
+        ],
+        upstream: upstreamUrl,
+      },
+      lines,
+    );
+    try {
+      const denied = await fetch(new URL("/productpage", running.proxy.address.url));
+      assert.equal(denied.status, 403);
+      assert.equal(await denied.text(), "Forbidden by header-authorization Wasm plugin");
+      assert.equal(denied.headers.get("x-authn-saw"), "reply");
+      assert.equal(denied.headers.get("x-stats-saw"), null);
+      assert.equal(upstream.requests, before);
+      assert.ok(lines.some((l) => /^GET \/productpage 403 [\d.]+ms local reply by authorization$/.test(l)), lines.join("\n"));
+
+      const allowed = await fetch(new URL("/productpage", running.proxy.address.url), { headers: { allow: "true" } });
+      assert.equal(allowed.status, 200);
+      assert.equal(allowed.headers.get("x-stats-saw"), "reply");
+      assert.equal(upstream.requests, before + 1);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it("streams request bodies through, and buffers them for a plugin that asks", async () => {
+    const running = await serve({ plugin: [wasmPlugin("upper", BODY_UPPER)], upstream: upstreamUrl });
+    try {
+      const body = "hello ".repeat(20_000); // several chunks
+      const response = await fetch(new URL("/echo", running.proxy.address.url), { method: "POST", body });
+      assert.equal(response.status, 200);
+      assert.equal(await response.text(), `upstream got POST /echo body=${body.toUpperCase()}`);
+      assert.equal(response.headers.get("x-body-size-seen"), String(body.length));
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it("answers 413 when a buffering plugin's request body passes Envoy's buffer limit", async () => {
+    const running = await serve({ plugin: [wasmPlugin("upper", BODY_UPPER)], upstream: upstreamUrl });
+    try {
+      const response = await fetch(new URL("/big", running.proxy.address.url), { method: "POST", body: "x".repeat(2 * 1024 * 1024) });
+      assert.equal(response.status, 413);
+      assert.equal(await response.text(), "Payload Too Large");
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it("fails closed after a plugin traps (503 from then on), or open when the WasmPlugin says FAIL_OPEN", async () => {
+    for (const [failStrategy, laterStatus] of [["FAIL_CLOSE", 503], ["FAIL_OPEN", 200]] as const) {
+      const running = await serve({ plugin: [wasmPlugin(`crash-${failStrategy}`, CRASH, { failStrategy })], upstream: upstreamUrl });
+      try {
+        const crashing = await fetch(new URL("/", running.proxy.address.url), { headers: { "x-crash": "now" } });
+        // Fail closed answers 503 (wasm_fail_stream) from the trapping stream on; fail open lets it through.
+        assert.equal(crashing.status, laterStatus, `${failStrategy}: the stream that trapped`);
+        const later = await fetch(new URL("/later", running.proxy.address.url));
+        assert.equal(later.status, laterStatus, failStrategy);
+      } finally {
+        await running.stop();
+      }
+    }
+  });
+
+  it("answers 503 like Envoy's router when the upstream cannot be reached", async () => {
+    const running = await serve({ plugin: [wasmPlugin("tag", HEADER_APPEND, { pluginName: "header-append", pluginConfig: { "x-tag": "1" } })], upstream: "http://127.0.0.1:1" });
+    try {
+      const response = await fetch(new URL("/", running.proxy.address.url));
+      assert.equal(response.status, 503);
+      assert.match(await response.text(), /^upstream connect error or disconnect\/reset before headers/);
+      assert.equal(response.headers.get("x-tag"), "1", "the router's reply goes back through the filters");
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it("hot-reloads a changed plugin: requests in flight finish on the old one, new ones use the new one", async () => {
+    const file = wasmPlugin("reloading", HEADER_APPEND, { pluginName: "header-append", pluginConfig: { "x-version": "one" } });
+    const lines: string[] = [];
+    const running = await serve({ plugin: [file], upstream: upstreamUrl }, lines);
+    try {
+      upstream.hold = true;
+      const inFlight = fetch(new URL("/slow", running.proxy.address.url));
+      await waitFor(() => upstream.requests > 0 && lines.length >= 0);
+      writeFileSync(file, readYaml(file).replace('"one"', '"two"'));
+      assert.equal(await running.proxy.reload(), true);
+      upstream.hold = false;
+      const fresh = await fetch(new URL("/fresh", running.proxy.address.url));
+      assert.equal(fresh.headers.get("x-version"), "two");
+      upstream.release();
+      assert.equal((await inFlight).headers.get("x-version"), "one");
+    } finally {
+      upstream.hold = false;
+      upstream.release();
+      await running.stop();
+    }
+  });
+
+  it("keeps the running plugin when a reload fails, and says why", async () => {
+    const file = wasmPlugin("stable", HEADER_APPEND, { pluginName: "header-append", pluginConfig: { "x-stable": "yes" } });
+    const lines: string[] = [];
+    const running = await serve({ plugin: [file], upstream: upstreamUrl }, lines);
+    try {
+      writeFileSync(file, readYaml(file).replace('{"x-stable":"yes"}', '["not", "an", "object"]'));
+      assert.equal(await running.proxy.reload(), false);
+      assert.ok(lines.some((l) => l.startsWith("reload failed, still serving the previous plugins: stable: the plugin failed to start (configureFailed)")), lines.join("\n"));
+      const response = await fetch(new URL("/", running.proxy.address.url));
+      assert.equal(response.headers.get("x-stable"), "yes");
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it("refuses to start, with one clear error, on bad YAML, a module that does not load, or a port in use", async () => {
+    const badYaml = join(dir, "bad.yaml");
+    writeFileSync(badYaml, "kind: WasmPlugin\nspec: [unclosed\n");
+    await assert.rejects(serve({ plugin: [badYaml] }), (error: CliError) => error.exitCode === ExitCode.Invalid && /bad\.yaml: not valid YAML at line \d+, column \d+/.test(error.message));
+
+    const notWasm = join(dir, "not.wasm");
+    writeFileSync(notWasm, "this is not wasm");
+    await assert.rejects(serve({ plugin: [wasmPlugin("broken", notWasm)] }), (error: CliError) => error.exitCode === ExitCode.Invalid && /^broken: the module does not load/.test(error.message));
+
+    await assert.rejects(serve({ plugin: [wasmPlugin("phase", HEADER_APPEND, { phase: "LATE" })] }), /spec\.phase: unknown phase "LATE"/);
+
+    const first = await serve({ plugin: [wasmPlugin("first", HEADER_APPEND, { pluginName: "header-append" })] });
+    try {
+      const port = first.proxy.address.port;
+      await assert.rejects(serve({ plugin: [wasmPlugin("second", HEADER_APPEND, { pluginName: "header-append" })], listen: `127.0.0.1:${port}` }), new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it("runs a single module with an inline configuration (--wasm, --config)", async () => {
+    const running = await serve({ wasm: HEADER_AUTHORIZATION, rootId: "header-authorization", config: '{"header": "x-key", "expectedValue": "k1", "status": 401}', upstream: upstreamUrl });
+    try {
+      assert.equal((await fetch(new URL("/", running.proxy.address.url))).status, 401);
+      assert.equal((await fetch(new URL("/", running.proxy.address.url), { headers: { "x-key": "k1" } })).status, 200);
+    } finally {
+      await running.stop();
+    }
+  });
+});
+
+function readYaml(file: string): string {
+  return readFileSync(file, "utf8");
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
