@@ -1,0 +1,52 @@
+// Leak checks: how much a plugin's linear memory grows while it handles many streams.
+// Linear memory never shrinks, so growth after a warm-up (allocator pools, collector
+// thresholds and caches reach their steady size in the first streams) means memory that
+// streams keep: a leak. Used by tests; `npm run bench` measures the same at scale.
+import type { Host } from "./host.js";
+
+export interface MemoryGrowth {
+  /** Streams run before `before` was taken. */
+  warmupStreams: number;
+  /** Streams measured. */
+  streams: number;
+  /** Linear memory (bytes) after the warm-up. */
+  before: number;
+  /** Linear memory (bytes) after the measured streams. */
+  after: number;
+  /** after − before: 0 for a plugin that keeps nothing per stream. */
+  grewBytes: number;
+}
+
+export interface MemoryGrowthOptions {
+  /** Streams run before measuring; default 100. */
+  warmup?: number;
+}
+
+/**
+ * Runs `scenario` (one stream, start to end) `warmup` times, then `streams` times, and
+ * reports the memory growth over the measured part. Throws if the VM fails meanwhile: a
+ * failed VM is never called again, so its memory would look flat.
+ */
+export function measureMemoryGrowth(
+  host: Host,
+  streams: number,
+  scenario: (host: Host, index: number) => void,
+  options: MemoryGrowthOptions = {},
+): MemoryGrowth {
+  const warmupStreams = options.warmup ?? 100;
+  for (const [name, value] of [["streams", streams], ["warmup", warmupStreams]] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  }
+  const run = (from: number, count: number) => {
+    for (let i = from; i < from + count; i++) {
+      scenario(host, i);
+      if (host.failure) throw new Error(`the VM failed during stream ${i}, so its memory says nothing: ${host.failure.message}`);
+    }
+  };
+  if (host.failure) throw new Error(`the VM has already failed: ${host.failure.message}`);
+  run(0, warmupStreams);
+  const before = host.memoryBytes;
+  run(warmupStreams, streams);
+  const after = host.memoryBytes;
+  return { warmupStreams, streams, before, after, grewBytes: after - before };
+}
