@@ -1,0 +1,41 @@
+// The shared key-value store (ABI.md §5.10): one per vm_id, shared by every plugin and
+// worker VM with that vm_id. Each write gets a new CAS token, so read-modify-write can
+// detect a concurrent writer: pass the token you read to `set` and retry on CasMismatch.
+import { proxy_get_shared_data, proxy_set_shared_data } from "./abi/imports-shared";
+import { clearOut, EXTRA_OUT, PTR_OUT, SIZE_OUT, takeBytes, utf8 } from "./abi/memory";
+import { record } from "./abi/status";
+import { toBytes } from "./bytes";
+import { WasmResult } from "./types";
+
+/** A stored value and the CAS token of the write that stored it. */
+export class SharedDataEntry {
+  constructor(public readonly value: ArrayBuffer, public readonly cas: u32) {}
+
+  /** The value as UTF-8 text. */
+  text(): string { return String.UTF8.decode(this.value); }
+}
+
+export namespace sharedData {
+  /** The entry under `key`, or null (`lastResult()` is NotFound). An empty value is an entry too. */
+  export function get(key: string): SharedDataEntry | null {
+    const k = utf8(key);
+    clearOut();
+    store<u32>(EXTRA_OUT, 0);
+    const result = record(proxy_get_shared_data(changetype<usize>(k), k.byteLength, PTR_OUT, SIZE_OUT, EXTRA_OUT));
+    if (result != WasmResult.Ok) return null;
+    // Envoy writes the cas even for an empty value (ptr 0 / size 0).
+    const cas = load<u32>(EXTRA_OUT);
+    return new SharedDataEntry(takeBytes(), cas);
+  }
+
+  /**
+   * Stores a string, ArrayBuffer or Uint8Array under `key`. `cas` 0 writes unconditionally;
+   * any other value writes only if the key's current token is still `cas` (else
+   * CasMismatch). A key that does not exist yet is created whatever `cas` says (Envoy).
+   */
+  export function set<T>(key: string, value: T, cas: u32 = 0): WasmResult {
+    const k = utf8(key);
+    const data = toBytes<T>(value);
+    return record(proxy_set_shared_data(changetype<usize>(k), k.byteLength, changetype<usize>(data), data.byteLength, cas));
+  }
+}
