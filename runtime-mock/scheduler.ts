@@ -87,6 +87,21 @@ export class Scheduler {
   }
 
   /**
+   * Fires the timers that are due by the clock as it stands (a real clock moves by
+   * itself), in time order, with posted work run after each; a dev proxy calls this from
+   * its event loop. Returns how many fired.
+   */
+  runDue(): number {
+    let fired = 0;
+    this.runPosted();
+    for (let next = this.nextDue(this.clock.monotonicNs()); next; next = this.nextDue(this.clock.monotonicNs())) {
+      this.fire(next);
+      fired++;
+    }
+    return fired;
+  }
+
+  /**
    * Moves virtual time forward by `ms`, firing due timers in time order (ties in the
    * order they were scheduled) with posted work run after each. Needs a VirtualClock.
    */
@@ -94,14 +109,26 @@ export class Scheduler {
     if (!this.clock.advanceNs) throw new Error("advance() needs the host's virtual clock (the host was given a real clock)");
     const targetNs = this.clock.monotonicNs() + BigInt(Math.round(ms * 1e6));
     this.runPosted();
-    for (;;) {
-      const next = this.timers.filter((t) => !t.cancelled && t.dueNs <= targetNs).sort((a, b) => (a.dueNs === b.dueNs ? a.sequence - b.sequence : a.dueNs < b.dueNs ? -1 : 1))[0];
-      if (!next) break;
+    for (let next = this.nextDue(targetNs); next; next = this.nextDue(targetNs)) {
       this.clock.advanceNs(next.dueNs - this.clock.monotonicNs());
-      this.timers = this.timers.filter((t) => t !== next);
-      next.task();
-      this.runPosted();
+      this.fire(next);
     }
     this.clock.advanceNs(targetNs - this.clock.monotonicNs());
+  }
+
+  /** The earliest live timer due by `byNs` (ties: the one scheduled first). */
+  private nextDue(byNs: bigint): Timer | undefined {
+    let best: Timer | undefined;
+    for (const t of this.timers) {
+      if (t.cancelled || t.dueNs > byNs) continue;
+      if (!best || t.dueNs < best.dueNs || (t.dueNs === best.dueNs && t.sequence < best.sequence)) best = t;
+    }
+    return best;
+  }
+
+  private fire(timer: Timer): void {
+    this.timers = this.timers.filter((t) => t !== timer);
+    timer.task();
+    this.runPosted();
   }
 }

@@ -1,0 +1,205 @@
+// HTTP callouts (ABI.md §5.8, §8.4) and the token bookkeeping gRPC shares. Envoy issues
+// every callout on the root context and answers it there; the SDK remembers which
+// context dispatched each token, makes that context the effective one (so continueRequest,
+// sendLocalResponse and the stream's headers act on its stream) and calls its handler.
+// A context deleted before its answer loses its tokens (its gRPC calls and streams are
+// cancelled); a late answer is then ignored, never a trap.
+import { proxy_set_effective_context } from "./abi/imports";
+import { proxy_get_status, proxy_grpc_cancel, proxy_http_call } from "./abi/imports-callouts";
+import { CALLOUTS, requireLinked } from "./abi/linked";
+import { clearOut, EXTRA_OUT, PTR_OUT, SIZE_OUT, takeString } from "./abi/memory";
+import { record } from "./abi/status";
+import { Body, httpCallResponseBody } from "./body";
+import { toBytes } from "./bytes";
+import { BaseContext } from "./context";
+import { Header, Headers, httpCallResponseHeaders, httpCallResponseTrailers } from "./headers";
+import { log } from "./log";
+import { encodeHeaders } from "./pairs";
+import { ForgetListener, listenForForgottenContexts } from "./registry";
+import { LogLevel, WasmResult } from "./types";
+
+// --- tokens in flight ----------------------------------------------------------------
+
+export const HTTP_CALL: u8 = 0;
+export const GRPC_CALL: u8 = 1;
+export const GRPC_STREAM: u8 = 2;
+
+class Pending {
+  constructor(public context: BaseContext, public kind: u8) {}
+}
+
+// @ts-ignore: decorator
+@lazy const pending = new Map<u32, Pending>();
+// How many tokens each context has in flight: deleting a context without any costs nothing.
+// @ts-ignore: decorator
+@lazy const pendingPerContext = new Map<u32, i32>();
+
+/** Remembers that `context` waits for `token`. */
+export function addPending(token: u32, context: BaseContext, kind: u8): void {
+  if (pending.size == 0) listenForForgottenContexts(forgetPending);
+  pending.set(token, new Pending(context, kind));
+  const id = context.contextId;
+  pendingPerContext.set(id, pendingPerContext.has(id) ? pendingPerContext.get(id) + 1 : 1);
+}
+
+/** The context waiting for `token` (of this kind), or null. */
+export function pendingContext(token: u32, kind: u8): BaseContext | null {
+  if (!pending.has(token)) return null;
+  const entry = pending.get(token);
+  return entry.kind == kind ? entry.context : null;
+}
+
+/** Forgets `token`; the context that waited for it, or null. */
+export function takePending(token: u32, kind: u8): BaseContext | null {
+  const context = pendingContext(token, kind);
+  if (context === null) return null;
+  pending.delete(token);
+  const id = context.contextId;
+  const left = pendingPerContext.get(id) - 1;
+  if (left > 0) pendingPerContext.set(id, left);
+  else pendingPerContext.delete(id);
+  return context;
+}
+
+/** A context was deleted: its tokens go; its gRPC calls and streams are cancelled, since nobody would hear them. */
+class ForgetPending extends ForgetListener {
+  forgotten(contextId: u32): void {
+    forgetContextCallouts(contextId);
+  }
+}
+// @ts-ignore: decorator
+@lazy const forgetPending = new ForgetPending();
+
+function forgetContextCallouts(contextId: u32): void {
+  if (!pendingPerContext.has(contextId)) return;
+  pendingPerContext.delete(contextId);
+  const tokens = pending.keys();
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    const entry = pending.get(token);
+    if (entry.context.contextId != contextId) continue;
+    pending.delete(token);
+    if (entry.kind != HTTP_CALL) proxy_grpc_cancel(token);
+  }
+}
+
+/** Makes a stream context the effective one for its handler (the callback itself runs on the root). */
+export function enter(context: BaseContext, rootContextId: u32): void {
+  if (context.contextId != rootContextId) record(proxy_set_effective_context(context.contextId));
+}
+
+/** An answer for a token nobody waits for: its context was deleted, or it was cancelled. */
+export function ignored(what: string, token: u32): void {
+  if (log.enabled(LogLevel.Debug)) log.debug(what + " " + token.toString() + ": no context waits for it any more; ignored");
+}
+
+// --- HTTP calls ----------------------------------------------------------------------
+
+/**
+ * The answer to an HTTP callout, handed to the dispatching context's `onHttpCallResponse`.
+ * Headers, body and trailers are readable only during that call.
+ */
+export class HttpCallResponse {
+  /** Why the call failed, as the host reports it: BrokenConnection ("reset") in Envoy; Ok on success. */
+  failureStatus: WasmResult = WasmResult.Ok;
+  failureMessage: string = "";
+  private statusCache: i32 = -1;
+
+  constructor(
+    public readonly token: u32,
+    public readonly headerCount: u32,
+    public readonly bodySize: u32,
+    public readonly trailerCount: u32,
+  ) {}
+
+  /**
+   * The call failed: reset, or the response exceeded Envoy's buffer limit (no headers, no
+   * body). A timeout is not a failure: it arrives as Envoy's own 504 response.
+   */
+  get failed(): bool {
+    return this.headerCount == 0;
+  }
+
+  /** The response's :status (e.g. 200; 504 when Envoy's timeout fired); 0 when failed. */
+  get statusCode(): u32 {
+    if (this.statusCache < 0) {
+      let code: i32 = 0;
+      if (!this.failed) {
+        const value = httpCallResponseHeaders.get(":status");
+        if (value !== null) code = I32.parseInt(value);
+      }
+      this.statusCache = code > 0 ? code : 0;
+    }
+    return <u32>this.statusCache;
+  }
+
+  get headers(): Headers {
+    return httpCallResponseHeaders;
+  }
+
+  get body(): Body {
+    return httpCallResponseBody;
+  }
+
+  get trailers(): Headers {
+    return httpCallResponseTrailers;
+  }
+}
+
+/**
+ * Sends an HTTP request to an Envoy cluster. `headers` must hold :method, :path and
+ * :authority (or host); `timeoutMs` 0 means none. Returns the call's token, or 0 when the
+ * host refused (see `lastResult()`: BadArgument for an unknown cluster, missing headers or
+ * a timeout ≥ 2^31; InternalFailure when Envoy could not start it; Unimplemented when the
+ * plugin does not export the callout callbacks).
+ */
+export function dispatchHttpCall<T>(
+  context: BaseContext, cluster: string, headers: Array<Header>, body: T, timeoutMs: u32, trailers: Array<Header>,
+): u32 {
+  if (!requireLinked(CALLOUTS, "dispatchHttpCall")) {
+    record(WasmResult.Unimplemented);
+    return 0;
+  }
+  const clusterBytes = String.UTF8.encode(cluster, false);
+  const headerBytes = encodeHeaders(headers);
+  const bodyBytes = toBytes<T>(body);
+  const trailerBytes = encodeHeaders(trailers);
+  const result = record(proxy_http_call(
+    changetype<usize>(clusterBytes), clusterBytes.byteLength,
+    changetype<usize>(headerBytes), headerBytes.byteLength,
+    changetype<usize>(bodyBytes), bodyBytes.byteLength,
+    changetype<usize>(trailerBytes), trailerBytes.byteLength,
+    timeoutMs, EXTRA_OUT,
+  ));
+  if (result != WasmResult.Ok) return 0;
+  const token = load<u32>(EXTRA_OUT);
+  addPending(token, context, HTTP_CALL);
+  return token;
+}
+
+/** proxy_on_http_call_response: to the dispatching context, as the effective context. */
+export function deliverHttpCallResponse(rootContextId: u32, token: u32, headerCount: u32, bodySize: u32, trailerCount: u32): void {
+  const context = takePending(token, HTTP_CALL);
+  if (context === null) return ignored("HTTP call", token);
+  const response = new HttpCallResponse(token, headerCount, bodySize, trailerCount);
+  if (response.failed) {
+    const status = readStatus();
+    response.failureStatus = <WasmResult>status.code;
+    response.failureMessage = status.message;
+  }
+  enter(context, rootContextId);
+  context.onHttpCallResponse(response);
+}
+
+/** The root's last callout status (proxy_get_status): Envoy keeps the code, and clears the message after each callout callback. */
+export class CalloutStatus {
+  constructor(public code: u32, public message: string) {}
+}
+
+export function readStatus(): CalloutStatus {
+  clearOut();
+  store<u32>(EXTRA_OUT, 0);
+  if (record(proxy_get_status(EXTRA_OUT, PTR_OUT, SIZE_OUT)) != WasmResult.Ok) return new CalloutStatus(0, "");
+  const message = takeString();
+  return new CalloutStatus(load<u32>(EXTRA_OUT), message);
+}
