@@ -56,4 +56,6 @@ export class Body {
 
 export const requestBody = new Body(BufferType.HttpRequestBody);
 export const responseBody = new Body(BufferType.HttpResponseBody);
-export const httpCallResponseBody = new Body(BufferType.HttpCallResponseBody);
+// Callout data: built only in plugins that read it.
+// @ts-ignore: decorator
+@lazy export const httpCallResponseBody = new Body(BufferType.HttpCallResponseBody);

@@ -1,13 +1,19 @@
 // The contexts a plugin author extends: one RootContext per plugin (configuration,
 // factory of streams) and one HttpContext per HTTP stream. Every callback has a
 // default, so a filter overrides only what it needs.
-import { proxy_close_stream, proxy_continue_stream, proxy_done, proxy_send_local_response } from "./abi/imports";
+import { proxy_close_stream, proxy_continue_stream, proxy_done, proxy_send_local_response, proxy_set_effective_context } from "./abi/imports";
 import { record } from "./abi/status";
 import { Body, requestBody, responseBody } from "./body";
 import { toBytes } from "./bytes";
+import { dispatchHttpCall as httpCall, HttpCallResponse } from "./callouts";
 import { Configuration, pluginConfiguration, vmConfiguration } from "./configuration";
+import {
+  dispatchGrpcCall as grpcCall, grpcCancel, grpcClose, GrpcCallResponse, grpcSend, openGrpcStream as grpcStream,
+} from "./grpc";
 import { Header, Headers, requestHeaders, requestTrailers, responseHeaders, responseTrailers } from "./headers";
 import { encodeHeaders } from "./pairs";
+import { TcpContext } from "./tcp";
+import { setTickPeriod } from "./timers";
 import {
   FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, StreamType, WasmResult,
 } from "./types";
@@ -21,6 +27,70 @@ export class BaseContext {
 
   /** Last call for this context; release what it holds. */
   onDelete(): void {}
+
+  /**
+   * Makes the host's calls act on this context until the current callback returns (e.g.
+   * a root acting on a stream from a callout or queue callback). BadArgument once the host
+   * no longer knows the context; if it goes away meanwhile, calls act on the current one.
+   */
+  setEffective(): WasmResult { return setEffectiveContext(this.contextId); }
+
+  // Callouts: Envoy answers on the root; the SDK hands each answer to the context that made
+  // the call, with that context effective (so a stream can continue or reply). A context
+  // deleted first never hears it (its gRPC calls and streams are cancelled). Needs the full "exports".
+
+  /**
+   * Sends an HTTP request to an Envoy cluster; `headers` need :method, :path and :authority
+   * (or host); `timeoutMs` 0 = none. Returns the token, or 0 with the reason in `lastResult()`
+   * (BadArgument: unknown cluster, missing header, timeout ≥ 2^31; InternalFailure).
+   */
+  dispatchHttpCall<T>(cluster: string, headers: Array<Header>, body: T, timeoutMs: u32 = 0, trailers: Array<Header> = []): u32 {
+    return httpCall<T>(this, cluster, headers, body, timeoutMs, trailers);
+  }
+
+  /** The answer to an HTTP call this context made: `response.failed` (reset), else `statusCode`, `headers`, `body`, `trailers`. */
+  onHttpCallResponse(response: HttpCallResponse): void {}
+
+  /** A unary gRPC call (message: serialized protobuf). Returns the token, or 0 (`lastResult()`). */
+  dispatchGrpcCall<T>(
+    cluster: string, service: string, method: string, message: T, initialMetadata: Array<Header> = [], timeoutMs: u32 = 0,
+  ): u32 {
+    return grpcCall<T>(this, cluster, service, method, message, initialMetadata, timeoutMs);
+  }
+
+  /** The answer to a unary gRPC call: `response.message` on Ok, else `status` and `statusMessage`. */
+  onGrpcCallResponse(response: GrpcCallResponse): void {}
+
+  /** Opens a gRPC stream. Returns the token, or 0 (`lastResult()`). */
+  openGrpcStream(cluster: string, service: string, method: string, initialMetadata: Array<Header> = []): u32 {
+    return grpcStream(this, cluster, service, method, initialMetadata);
+  }
+
+  /** Sends on a stream; `endStream` half-closes it. */
+  grpcSend<T>(token: u32, message: T, endStream: bool = false): WasmResult { return grpcSend<T>(token, message, endStream); }
+
+  /** A call: cancelled. A stream: half-closed (the server may still send, then close). */
+  grpcClose(token: u32): WasmResult { return grpcClose(token); }
+
+  /** Cancels a call or resets a stream: nothing more arrives for it. */
+  grpcCancel(token: u32): WasmResult { return grpcCancel(token); }
+
+  /** A stream's response headers; read them from `grpcInitialMetadata`. */
+  onGrpcStreamInitialMetadata(token: u32, headerCount: u32): void {}
+
+  /** A message on a stream; read it from `grpcMessage`. */
+  onGrpcStreamMessage(token: u32, messageSize: u32): void {}
+
+  /** A stream's trailers (always just before its close); read them from `grpcTrailingMetadata`. */
+  onGrpcStreamTrailingMetadata(token: u32, trailerCount: u32): void {}
+
+  /** The server closed the stream (or it failed): its status and message. */
+  onGrpcStreamClose(token: u32, status: GrpcStatus, message: string): void {}
+}
+
+/** proxy_set_effective_context: 0 means back to the context of the current callback. */
+export function setEffectiveContext(contextId: u32): WasmResult {
+  return record(proxy_set_effective_context(contextId));
 }
 
 /** One per plugin: reads configuration and creates a context for each HTTP stream. */
@@ -37,13 +107,43 @@ export class RootContext extends BaseContext {
   /** Creates the context of a new HTTP stream; null lets the stream pass untouched. */
   createHttpContext(contextId: u32): HttpContext | null { return null; }
 
+  /**
+   * Creates the context of a new TCP connection (network filter); null lets the connection
+   * pass untouched. Needs the full "exports" (a build with "exports-http" never gets TCP callbacks).
+   */
+  createTcpContext(contextId: u32): TcpContext | null { return null; }
+
   /** The plugin configuration; readable during onConfigure. */
   get pluginConfiguration(): Configuration { return pluginConfiguration(); }
 
   /** The VM configuration; readable any time. */
   get vmConfiguration(): Configuration { return vmConfiguration(); }
 
-  /** Finishes a root whose onDone returned false (onDelete follows). */
+  /**
+   * An item was enqueued on a queue this root registered last (`SharedQueue.register`);
+   * once per enqueue, from the host's event loop. Needs the full "exports".
+   */
+  onQueueReady(queueToken: u32): void {}
+
+  /**
+   * A host extension called the plugin (0.2.x `proxy_on_foreign_function`); the arguments
+   * are readable with `foreignFunctionArguments()` during this call. Needs the full "exports".
+   */
+  onForeignFunction(functionId: u32, argumentsSize: u32): void {}
+
+  /**
+   * Arms this root's tick timer: `onTick` every `periodMs` from now (calling again restarts
+   * it), 0 stops it. Needs the full "exports" (Unimplemented otherwise).
+   */
+  setTickPeriod(periodMs: u32): WasmResult { return setTickPeriod(periodMs); }
+
+  /** The tick timer fired. */
+  onTick(): void {}
+
+  /**
+   * Finishes a root whose onDone returned false: onDelete follows once the current
+   * callback returns. NotFound when the root is not waiting for it.
+   */
   done(): WasmResult { return record(proxy_done()); }
 }
 

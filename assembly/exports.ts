@@ -5,4 +5,9 @@
 // "proxy-wasm-as/assembly/exports-http" instead.
 export * from "./abi/exports/core";
 export * from "./abi/exports/http";
+export * from "./abi/exports/callouts";
+export * from "./abi/exports/timers";
+export * from "./abi/exports/tcp";
+export * from "./abi/exports/queues";
+export * from "./abi/exports/foreign";
 import "./abi/abort";

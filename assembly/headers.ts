@@ -164,5 +164,8 @@ export const requestHeaders = new Headers(MapType.HttpRequestHeaders);
 export const requestTrailers = new Headers(MapType.HttpRequestTrailers);
 export const responseHeaders = new Headers(MapType.HttpResponseHeaders);
 export const responseTrailers = new Headers(MapType.HttpResponseTrailers);
-export const httpCallResponseHeaders = new Headers(MapType.HttpCallResponseHeaders);
-export const httpCallResponseTrailers = new Headers(MapType.HttpCallResponseTrailers);
+// Callout data: built only in plugins that read it.
+// @ts-ignore: decorator
+@lazy export const httpCallResponseHeaders = new Headers(MapType.HttpCallResponseHeaders);
+// @ts-ignore: decorator
+@lazy export const httpCallResponseTrailers = new Headers(MapType.HttpCallResponseTrailers);

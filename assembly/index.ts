@@ -5,7 +5,7 @@ import "./abi/abort";
 
 export {
   WasmResult, LogLevel, FilterHeadersStatus, FilterDataStatus, FilterTrailersStatus,
-  BufferType, MapType, StreamType, GrpcStatus, resultName,
+  BufferType, MapType, StreamType, GrpcStatus, FilterStatus, PeerType, resultName,
 } from "./types";
 export { lastResult } from "./abi/status";
 export { log } from "./log";
@@ -15,9 +15,21 @@ export {
   httpCallResponseHeaders, httpCallResponseTrailers,
 } from "./headers";
 export { Body, requestBody, responseBody, httpCallResponseBody } from "./body";
-export { PropertyValue, properties } from "./properties";
+export { PropertyValue, PropertyEntry, properties } from "./properties";
+export { attributes } from "./attributes";
 export { Configuration, pluginConfiguration, vmConfiguration } from "./configuration";
 export { JsonValue, JsonType, JsonResult, parseJson, parseJsonBytes } from "./json";
-export { BaseContext, RootContext, HttpContext } from "./context";
+export { BaseContext, RootContext, HttpContext, setEffectiveContext } from "./context";
 export { registerRootContext, RootContextFactory } from "./registry";
+export { HttpCallResponse } from "./callouts";
+export {
+  GrpcCallResponse, GrpcFrame, grpcMessage, grpcInitialMetadata, grpcTrailingMetadata, encodeGrpcFrame, decodeGrpcFrames,
+} from "./grpc";
+export { ProtoReader, ProtoWriter, WireType } from "./protobuf";
+export { currentTimeNanoseconds, currentTimeMilliseconds } from "./timers";
+export { TcpContext, downstreamData, upstreamData } from "./tcp";
 export { encodeHeaders, decodeHeaders } from "./pairs";
+export { sharedData, SharedDataEntry } from "./shared-data";
+export { SharedQueue } from "./shared-queue";
+export { Metric, MetricType, Counter, Gauge, Histogram } from "./metrics";
+export { callForeignFunction, foreignFunctionArguments } from "./foreign";

@@ -30,6 +30,50 @@ export class PropertyValue {
     for (let i = 0; i < pairs.length; i++) items[i] = pairs[i].name;
     return items;
   }
+  /**
+   * map values whose values are not all strings (node metadata: numbers are doubles, bools
+   * one byte, nested maps), each value readable by its type.
+   */
+  asEntries(): Array<PropertyEntry> {
+    const raw = decodeRawPairs(this.bytes);
+    const entries = new Array<PropertyEntry>(raw.length / 2);
+    for (let i = 0; i < entries.length; i++) {
+      entries[i] = new PropertyEntry(String.UTF8.decode(raw[2 * i]), new PropertyValue(raw[2 * i + 1]));
+    }
+    return entries;
+  }
+  /** list values whose elements are not strings (e.g. a list of maps), each element readable by its type. */
+  asItems(): Array<PropertyValue> {
+    const raw = decodeRawPairs(this.bytes);
+    const items = new Array<PropertyValue>(raw.length / 2);
+    for (let i = 0; i < items.length; i++) items[i] = new PropertyValue(raw[2 * i]);
+    return items;
+  }
+}
+
+/** One entry of a map-valued property. */
+export class PropertyEntry {
+  constructor(public readonly key: string, public readonly value: PropertyValue) {}
+}
+
+/** The pairs encoding (ABI.md §6.1) as raw key and value bytes, alternating; stops at the first entry that does not fit. */
+function decodeRawPairs(buffer: ArrayBuffer): Array<ArrayBuffer> {
+  const out = new Array<ArrayBuffer>();
+  const size = <usize>buffer.byteLength;
+  if (size < 4) return out;
+  const count = <usize>load<u32>(changetype<usize>(buffer));
+  if (<usize>4 + 8 * count > size) return out;
+  let data: usize = 4 + 8 * count;
+  for (let i: usize = 0; i < count; i++) {
+    const keySize = <usize>load<u32>(changetype<usize>(buffer) + 4 + 8 * i);
+    const valueSize = <usize>load<u32>(changetype<usize>(buffer) + 8 + 8 * i);
+    if (data + keySize + 1 + valueSize + 1 > size) break;
+    out.push(buffer.slice(<i32>data, <i32>(data + keySize)));
+    data += keySize + 1;
+    out.push(buffer.slice(<i32>data, <i32>(data + valueSize)));
+    data += valueSize + 1;
+  }
+  return out;
 }
 
 /** Host form of a dotted path: segments separated by NUL (ABI.md §6.3). */

@@ -66,12 +66,48 @@ export function createRootContext(contextId: u32, rootId: string): RootContext {
   return root;
 }
 
+/**
+ * Stream contexts that are not HTTP streams (TCP connections). Their exports module links
+ * them in, so an HTTP-only build compiles none of their code. Envoy announces every stream
+ * context with the same proxy_on_context_create(id, root); once another kind is linked, a
+ * context is made at its first callback, which tells the kinds apart (HTTP: request headers
+ * or the access log; TCP: the new connection).
+ */
+export abstract class OtherStreams {
+  /** proxy_on_context_create of a stream: its kind is not known yet. */
+  abstract announce(contextId: u32, root: RootContext): void;
+  /** Takes the root of an announced stream whose first callback is an HTTP one; null if none. */
+  abstract claim(contextId: u32): RootContext | null;
+  /** A live context of this kind (for on_done and on_delete), or null. */
+  abstract find(contextId: u32): BaseContext | null;
+  /** proxy_on_log for a context of this kind; false when it has none. */
+  abstract log(contextId: u32): bool;
+  /** Forgets a context of this kind, or an announced one never made; false when it has neither. */
+  abstract forget(contextId: u32): bool;
+}
+
+// Never set in an HTTP-only build, so the optimizer folds every use away.
+let otherStreams: OtherStreams | null = null;
+
+/** Called once from the top level of a stream kind's exports module. */
+export function linkOtherStreams(kinds: OtherStreams): void {
+  otherStreams = kinds;
+}
+
 export function createStreamContext(contextId: u32, rootContextId: u32): void {
   const root = rootContext(rootContextId);
   if (root === null) return;
+  const others = otherStreams;
+  if (others !== null) others.announce(contextId, root);
+  else addHttpContext(contextId, root);
+}
+
+function addHttpContext(contextId: u32, root: RootContext): HttpContext {
   const created = root.createHttpContext(contextId);
-  streams.set(contextId, created !== null ? created : new PassThroughHttpContext(contextId, root));
+  const context = created !== null ? created : new PassThroughHttpContext(contextId, root);
+  streams.set(contextId, context);
   streamOpened();
+  return context;
 }
 
 function rootIndex(contextId: u32): i32 {
@@ -92,21 +128,54 @@ let lastStream: HttpContext | null = null;
 
 export function httpContext(contextId: u32): HttpContext | null {
   if (contextId == lastStreamId && lastStream !== null) return lastStream;
-  if (!streams.has(contextId)) return null;
-  const found = streams.get(contextId);
+  let found: HttpContext;
+  if (streams.has(contextId)) {
+    found = streams.get(contextId);
+  } else {
+    const others = otherStreams;
+    if (others === null) return null;
+    const root = others.claim(contextId);
+    if (root === null) return null;
+    found = addHttpContext(contextId, root);
+  }
   lastStreamId = contextId;
   lastStream = found;
   return found;
 }
 
+/** proxy_on_log for a stream context of another kind (TCP: after onDone); false when there is none. */
+export function logOtherStream(contextId: u32): bool {
+  const others = otherStreams;
+  return others !== null && others.log(contextId);
+}
+
 export function anyContext(contextId: u32): BaseContext | null {
   const stream = httpContext(contextId);
   if (stream !== null) return stream;
+  const others = otherStreams;
+  if (others !== null) {
+    const other = others.find(contextId);
+    if (other !== null) return other;
+  }
   return rootContext(contextId);
 }
 
 /** Forgets a context so the collector can reclaim it. */
+// Features that keep state per context (callouts map tokens to their context) hear when a
+// context is forgotten. Never set in an HTTP-only build, where this costs a null check.
+export abstract class ForgetListener {
+  abstract forgotten(contextId: u32): void;
+}
+let forgetListener: ForgetListener | null = null;
+
+/** Called by a feature the first time it keeps state for a context. */
+export function listenForForgottenContexts(listener: ForgetListener): void {
+  forgetListener = listener;
+}
+
 export function forgetContext(contextId: u32): void {
+  const listener = forgetListener;
+  if (listener !== null) listener.forgotten(contextId);
   if (contextId == lastStreamId) {
     lastStreamId = 0;
     lastStream = null;
@@ -116,6 +185,8 @@ export function forgetContext(contextId: u32): void {
     streamFinished();
     return;
   }
+  const others = otherStreams;
+  if (others !== null && others.forget(contextId)) return;
   const index = rootIndex(contextId);
   if (index >= 0) roots.splice(index, 1);
 }

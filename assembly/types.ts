@@ -50,6 +50,19 @@ export enum FilterTrailersStatus {
   StopIteration = 1,
 }
 
+/** Return value of a TCP callback. Envoy treats any value but Continue as StopIteration. */
+export enum FilterStatus {
+  Continue = 0,
+  StopIteration = 1,
+}
+
+/** Which side closed a connection (`proxy_peer_type_t`). */
+export enum PeerType {
+  Unknown = 0,
+  Local = 1,
+  Remote = 2,
+}
+
 export enum BufferType {
   HttpRequestBody = 0,
   HttpResponseBody = 1,

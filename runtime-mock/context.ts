@@ -10,7 +10,7 @@ import type { PropertyContext } from "./properties.js";
 import type { RootContext } from "./root-context.js";
 import type { PluginVm } from "./vm.js";
 
-export type ContextKind = "vm" | "root" | "http";
+export type ContextKind = "vm" | "root" | "http" | "tcp";
 
 export abstract class HostContext {
   abstract readonly kind: ContextKind;
@@ -79,6 +79,11 @@ export abstract class HostContext {
       default:
         return (this.scratch = this.streamBuffer(type));
     }
+  }
+
+  /** Envoy sets the CallData buffer before calling the plugin with data (proxy_on_foreign_function, DNS results). */
+  setCallData(data: Uint8Array): void {
+    this.scratch = new ConstBuffer(data);
   }
 
   /** Body/data buffers (types 0–3): nothing outside a stream. */

@@ -7,14 +7,20 @@ import { fileURLToPath } from "node:url";
 import { BAD_BYTECODE, inspectModule, ModuleLoadError, UNKNOWN_ABI } from "./abi/module.js";
 import { importedObjects, type ImportedObjectDescriptor } from "./abi/imported-memory.js";
 import { checkExports, checkImports, hostFunctionTypes } from "./abi/signatures.js";
-import type { AbiVersion, LogLevel } from "./abi/types.js";
+import { PeerType, type AbiVersion, type LogLevel } from "./abi/types.js";
+import { invokePluginForeignFunction, type ForeignFunction } from "./foreign-functions.js";
+import type { GrpcCall, GrpcStream } from "./grpc-call.js";
+import type { HttpCall } from "./http-call.js";
 import { HttpStream, type HttpStreamOptions } from "./http-stream.js";
 import type { LogEntry } from "./logs.js";
 import type { MetricsRegistry } from "./metrics.js";
+import { MockUpstreams, type ClusterOptions } from "./mock-upstreams.js";
 import { resolveSettings, type HostOptions } from "./options.js";
+import type { ProxyProcess } from "./process.js";
 import { RootContext } from "./root-context.js";
 import type { SharedDataStore } from "./shared-data.js";
 import type { SharedQueueRegistry } from "./shared-queues.js";
+import { TcpConnection, type TcpConnectionOptions } from "./tcp-connection.js";
 import { PluginVm, RESTRICTED_CALLBACK } from "./vm.js";
 
 export type ModuleSource = string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
@@ -33,6 +39,7 @@ export class Host {
   private readonly root: RootContext;
   private lifecycle: "loaded" | "running" | "startFailed" | "configureFailed" | "shutdown" = "loaded";
   private readonly liveStreams = new Set<HttpStream>();
+  private readonly liveConnections = new Set<TcpConnection>();
   private nextConnectionId = 1;
 
   private constructor(readonly vm: PluginVm) {
@@ -46,9 +53,10 @@ export class Host {
    * ModuleLoadError with Envoy's message and a hint), instantiates it and runs
    * `_initialize` (+ `main`/`__main_void`) or `_start` in the restricted phase.
    */
-  static async load(source: ModuleSource, options: HostOptions = {}): Promise<Host> {
+  static async load(source: ModuleSource, options: HostOptions = {}, process?: ProxyProcess): Promise<Host> {
     const { module, abiVersion, imported } = await compile(source);
-    const vm = new PluginVm(resolveSettings(options), abiVersion);
+    // Without a process (MockEnvoy) the VM gets a private one: its own shared data, queues, stats.
+    const vm = new PluginVm(resolveSettings(options), abiVersion, process);
     let instance: WebAssembly.Instance;
     try {
       instance = await WebAssembly.instantiate(module, vm.importObject(imported));
@@ -56,6 +64,13 @@ export class Host {
       throw new ModuleLoadError(INSTANTIATION_FAILED, instantiationHint(error, vm.lastRestrictedCall));
     }
     vm.bind(instance);
+    const limit = vm.settings.maxMemoryBytes;
+    if (limit !== undefined && vm.memoryBytes > limit) {
+      throw new ModuleLoadError(
+        INSTANTIATION_FAILED,
+        `The module's linear memory starts at ${vm.memoryBytes} bytes, over the configured limit of ${limit} bytes (maxMemoryBytes): lower its initial memory or raise the limit.`,
+      );
+    }
     vm.initialize();
     if (vm.failure) throw new ModuleLoadError(INITIALIZATION_FAILED, initializationHint(vm.failure.message, vm.lastRestrictedCall));
     return new Host(vm);
@@ -102,6 +117,7 @@ export class Host {
       return { ok: false, reason: "configureFailed", message: "proxy_on_configure returned false: Envoy rejects the plugin configuration" };
     }
     this.lifecycle = "running";
+    this.vm.scheduler.runPosted(); // e.g. queue notifications for items enqueued while starting
     return { ok: true };
   }
 
@@ -110,21 +126,102 @@ export class Host {
    * context (fail closed: 503 at the first callback) or no filter at all (fail open).
    */
   newHttpStream(options: HttpStreamOptions = {}): HttpStream {
-    if (this.lifecycle === "shutdown") throw new Error("the host has been shut down");
-    if (this.lifecycle === "loaded" && !this.vm.failed) throw new Error("call start() before creating streams");
-    if (this.lifecycle === "startFailed" || this.lifecycle === "configureFailed") {
-      throw new Error(`the plugin did not start (${this.lifecycle}): Envoy rejects its configuration, so no stream reaches it`);
-    }
+    this.assertTrafficAccepted();
     const stream = new HttpStream(this.vm, this.root, this.nextConnectionId++, options, () => this.liveStreams.delete(stream));
     if (!stream.completed) this.liveStreams.add(stream);
     return stream;
   }
 
-  /** proxy_on_tick(root) once, if the plugin has set a tick period (Envoy's timer firing). Returns whether it fired. */
+  /**
+   * A client connects through the plugin as a network (TCP) filter in front of tcp_proxy:
+   * on_context_create and on_new_connection run now (see `newConnectionStatus`). On a failed
+   * VM the connection gets Envoy's empty context (fail closed: closed at once) or no filter
+   * at all (fail open: the bytes pass).
+   */
+  newTcpConnection(options: TcpConnectionOptions = {}): TcpConnection {
+    this.assertTrafficAccepted();
+    // It may close while it is accepted (fail closed, a close from on_new_connection): the callback gets it as an argument.
+    const connection = new TcpConnection(this.vm, this.root, this.nextConnectionId++, options, (closed) => this.liveConnections.delete(closed));
+    if (!connection.closed) this.liveConnections.add(connection);
+    return connection;
+  }
+
+  private assertTrafficAccepted(): void {
+    if (this.lifecycle === "shutdown") throw new Error("the host has been shut down");
+    if (this.lifecycle === "loaded" && !this.vm.failed) throw new Error("call start() before creating streams or connections");
+    if (this.lifecycle === "startFailed" || this.lifecycle === "configureFailed") {
+      throw new Error(`the plugin did not start (${this.lifecycle}): Envoy rejects its configuration, so no traffic reaches it`);
+    }
+  }
+
+  /**
+   * The tick timer fires now (proxy_on_tick(root)) and is re-armed from now, if the plugin
+   * has set a tick period. Returns whether it fired. `advanceTime` fires it by the clock.
+   */
   tick(): boolean {
     if (this.root.tickPeriodMs === 0 || this.root.deleted || !this.root.created) return false;
-    this.root.tick();
+    this.vm.event(() => this.root.fireTick());
     return true;
+  }
+
+  /**
+   * Moves the virtual clock forward by `ms`: ticks (every period, re-armed after each) and
+   * callout timeouts fire in time order, each with the work it posted; the plugin's current
+   * time follows. Throws when the host was given a real clock.
+   */
+  advanceTime(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advanceTime needs a non-negative number of milliseconds, got ${ms}`);
+    this.vm.event(() => this.vm.scheduler.advance(ms));
+  }
+
+  /** What proxy_get_current_time_nanoseconds answers now (ns since the Unix epoch). */
+  get currentTimeNs(): bigint {
+    return this.vm.settings.clock.realtimeNs();
+  }
+
+  // --- callouts (answered by the test unless HostOptions.upstreams replaced the mock) -------
+
+  /** HTTP callouts waiting for an answer, oldest first: answer them with respond/fail/timeOut, in any order. */
+  get httpCalls(): HttpCall[] {
+    return this.mockUpstreams.httpCalls;
+  }
+
+  /** Every HTTP callout the plugin made, answered or not. */
+  get httpCallHistory(): readonly HttpCall[] {
+    return this.mockUpstreams.httpCallHistory;
+  }
+
+  /** Unary gRPC calls waiting for an answer. */
+  get grpcCalls(): GrpcCall[] {
+    return this.mockUpstreams.grpcCalls;
+  }
+
+  get grpcCallHistory(): readonly GrpcCall[] {
+    return this.mockUpstreams.grpcCallHistory;
+  }
+
+  /** gRPC streams still open on the server's side. */
+  get grpcStreams(): GrpcStream[] {
+    return this.mockUpstreams.grpcStreams;
+  }
+
+  get grpcStreamHistory(): readonly GrpcStream[] {
+    return this.mockUpstreams.grpcStreamHistory;
+  }
+
+  /** Adds or reconfigures a cluster callouts may target (as a CDS update would). */
+  addCluster(name: string, options: ClusterOptions = {}): void {
+    this.mockUpstreams.addCluster(name, options);
+  }
+
+  /** Callout tokens Envoy's Wasm context still tracks for the root (calls in flight, streams not fully closed). */
+  get calloutsInFlight(): number[] {
+    return this.vm.callouts.inFlight(this.root);
+  }
+
+  private get mockUpstreams(): MockUpstreams {
+    if (!(this.vm.upstreams instanceof MockUpstreams)) throw new Error("callouts go to the upstreams given in HostOptions.upstreams, not to the test");
+    return this.vm.upstreams;
   }
 
   /** The tick period the plugin set (0 = none). */
@@ -175,14 +272,48 @@ export class Host {
     return this.vm.sharedQueues;
   }
 
+  /** The Envoy process this VM belongs to: its own unless loaded through a MockEnvoy. */
+  get process(): ProxyProcess {
+    return this.vm.process;
+  }
+
+  get vmId(): string {
+    return this.vm.settings.plugin.vmId;
+  }
+
   /**
-   * §8.5: live streams end first (on_log/on_done/on_delete), then the root gets on_done; a
+   * Adds a function plugins reach by name with proxy_call_foreign_function. Envoy's
+   * registry is process-wide: every VM of this host's process sees it. The function gets
+   * the arguments and returns its output (bytes or text), nothing, or `{ status, result? }`.
+   */
+  registerForeignFunction(name: string, fn: ForeignFunction): void {
+    this.vm.process.registerForeignFunction(name, fn);
+  }
+
+  /**
+   * A host extension calls the plugin (0.2.x proxy_on_foreign_function on the root, with
+   * `args` readable as buffer 8). False when nothing was called: a 0.1.0 module, no such
+   * export, a failed VM, or a root that is not (or no longer) there.
+   */
+  invokeForeignFunction(functionId: number, args: Uint8Array | string = new Uint8Array(0)): boolean {
+    if (!this.root.created || this.root.deleted) return false;
+    const bytes = typeof args === "string" ? new TextEncoder().encode(args) : args;
+    return this.vm.event(() => invokePluginForeignFunction(this.vm, this.root, functionId, bytes));
+  }
+
+  /**
+   * §8.5: live streams end first (on_log/on_done/on_delete; TCP connections close LOCAL:
+   * on_downstream_connection_close, on_done, on_log, on_delete), then the root gets on_done; a
    * non-zero answer deletes it at once, zero parks it until the plugin calls proxy_done.
    */
   shutdown(): void {
     if (this.lifecycle === "shutdown") return;
     for (const stream of [...this.liveStreams]) stream.end();
-    if (this.root.created) this.root.shutdown();
+    for (const connection of [...this.liveConnections]) connection.closeDownstream(PeerType.Local);
+    this.vm.event(() => {
+      if (this.root.created) this.root.shutdown();
+      else this.root.finishShutdown(); // never announced: no on_delete, but the VM lets go of its vm_id
+    });
     this.lifecycle = "shutdown";
   }
 
@@ -255,5 +386,6 @@ function initializationHint(failure: string, restrictedCall: string | undefined)
       ". Move that call to proxy_on_vm_start or proxy_on_configure."
     );
   }
+  if (failure.includes("(maxMemoryBytes)")) return `${failure}, while initializing (_initialize/main/_start).`;
   return `${failure}. The module trapped while initializing (_initialize/main/_start).`;
 }

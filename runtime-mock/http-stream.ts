@@ -117,7 +117,7 @@ export class HttpStream {
     if (this.mode === "plugin") vm.registerContext(this.filter);
   }
 
-  // --- the test's side ------------------------------------------------------------------
+  // --- the test's side (each frame is one dispatcher event: posted work runs after it) ---
 
   /** Request headers from the client. Returns what Envoy made of the plugin's answer. */
   sendRequestHeaders(headers: HeaderInit, endOfStream = false): FilterHeadersStatus {
@@ -125,18 +125,18 @@ export class HttpStream {
     this.req.headers = new HeaderMap("requestHeaders", headers);
     this.req.headersReceived = true;
     this.req.endStreamReceived = endOfStream;
-    return this.processHeaders(this.req, endOfStream);
+    return this.vm.event(() => this.processHeaders(this.req, endOfStream));
   }
 
   /** A request body chunk. While the filter holds the request for all frames, Envoy buffers it (plugin not called). */
   sendRequestBody(chunk: string | Uint8Array, endOfStream = false): FilterDataStatus {
     this.assertCanSend(this.req, "request body");
-    return this.receiveData(this.req, toBytes(chunk), endOfStream);
+    return this.vm.event(() => this.receiveData(this.req, toBytes(chunk), endOfStream));
   }
 
   sendRequestTrailers(trailers: HeaderInit): FilterTrailersStatus {
     this.assertCanSend(this.req, "request trailers");
-    return this.receiveTrailers(this.req, new HeaderMap("requestTrailers", trailers));
+    return this.vm.event(() => this.receiveTrailers(this.req, new HeaderMap("requestTrailers", trailers)));
   }
 
   /** Response headers from the upstream. */
@@ -151,22 +151,22 @@ export class HttpStream {
     this.res.headersReceived = true;
     this.res.endStreamReceived = endOfStream;
     this.details ??= "via_upstream";
-    return this.processHeaders(this.res, endOfStream);
+    return this.vm.event(() => this.processHeaders(this.res, endOfStream));
   }
 
   sendResponseBody(chunk: string | Uint8Array, endOfStream = false): FilterDataStatus {
     this.assertCanSend(this.res, "response body");
-    return this.receiveData(this.res, toBytes(chunk), endOfStream);
+    return this.vm.event(() => this.receiveData(this.res, toBytes(chunk), endOfStream));
   }
 
   sendResponseTrailers(trailers: HeaderInit): FilterTrailersStatus {
     this.assertCanSend(this.res, "response trailers");
-    return this.receiveTrailers(this.res, new HeaderMap("responseTrailers", trailers));
+    return this.vm.event(() => this.receiveTrailers(this.res, new HeaderMap("responseTrailers", trailers)));
   }
 
   /** The client went away / the test is done: on_log → on_done → on_delete if they have not run. */
   end(): void {
-    this.complete();
+    this.vm.event(() => this.complete());
   }
 
   get request(): HttpMessage {

@@ -1,8 +1,11 @@
 // What a test configures on the host (the Envoy filter + VM configuration it stands for),
 // and the resolved settings the VM runs with.
 import { LogLevel } from "./abi/types.js";
+import type { Upstreams } from "./callouts.js";
 import type { LogEntry, PluginIdentity } from "./logs.js";
+import { clusterMap, type ClusterConfig, type ClusterOptions } from "./mock-upstreams.js";
 import type { PropertyTree } from "./properties.js";
+import { VirtualClock } from "./scheduler.js";
 
 export interface Clock {
   /** Wall clock, ns since the Unix epoch (proxy_get_current_time_nanoseconds, WASI clock 0). */
@@ -22,6 +25,12 @@ export interface HostOptions {
   vmConfig?: string | Uint8Array;
   /** Property overrides (see properties.ts). */
   properties?: PropertyTree;
+  /**
+   * Serve the pre-xds top-level property names (node, cluster_name, route_name,
+   * listener_direction, *_metadata…) as Envoy did before PR #36619 (Istio ≤ 1.24).
+   * Default true; false behaves like current Envoy (NOT_FOUND for them).
+   */
+  legacyPropertyNames?: boolean;
   /** The `wasm` logger level; default Info. */
   logLevel?: LogLevel;
   /** The VM's environment variables (WASI environ_*). */
@@ -32,7 +41,26 @@ export interface HostOptions {
   allowOnHeadersStopIteration?: boolean;
   /** Per-stream buffer limit (per_connection_buffer_limit_bytes); default 1 MiB. */
   bufferLimitBytes?: number;
+  /**
+   * A guard Envoy does not have: the plugin's linear memory may not grow past this many
+   * bytes. Checked after every plugin call (callback, allocator, `_initialize`); past it
+   * the VM fails like a trap, with a message naming the limit. Default: no limit.
+   */
+  maxMemoryBytes?: number;
+  /**
+   * Default: a VirtualClock that stands still until `host.advanceTime(ms)` moves it (ticks and
+   * callout timeouts fire then). Pass `systemClock` (or any Clock) for real time.
+   */
   clock?: Clock;
+  /** Where the default virtual clock starts: a Date or ns since the Unix epoch. Default: now. */
+  startTime?: Date | bigint;
+  /**
+   * The clusters callouts may target (Envoy's cluster manager): names, or name → options with
+   * an automatic responder. Calls to any other cluster fail as in Envoy (BAD_ARGUMENT, PARSE_FAILURE).
+   */
+  clusters?: ClusterConfig;
+  /** Who answers callouts instead of the test (e.g. real HTTP upstreams in a dev proxy); replaces `clusters`. */
+  upstreams?: Upstreams;
   /** Called for every recorded log entry (e.g. to print while debugging). */
   onLog?: (entry: LogEntry) => void;
 }
@@ -42,12 +70,16 @@ export interface VmSettings {
   pluginConfig: Uint8Array;
   vmConfig: Uint8Array;
   properties: PropertyTree;
+  legacyPropertyNames: boolean;
   environment: Record<string, string>;
   logLevel: LogLevel;
   failOpen: boolean;
   allowOnHeadersStopIteration: boolean;
   bufferLimitBytes: number;
+  maxMemoryBytes: number | undefined;
   clock: Clock;
+  clusters: Map<string, ClusterOptions>;
+  upstreams: Upstreams | undefined;
   onLog: ((entry: LogEntry) => void) | undefined;
 }
 
@@ -69,17 +101,25 @@ export function resolveSettings(options: HostOptions = {}): VmSettings {
   if (!Number.isInteger(bufferLimitBytes) || bufferLimitBytes < 0) {
     throw new RangeError(`bufferLimitBytes must be a non-negative integer, got ${bufferLimitBytes}`);
   }
+  const maxMemoryBytes = options.maxMemoryBytes;
+  if (maxMemoryBytes !== undefined && (!Number.isInteger(maxMemoryBytes) || maxMemoryBytes <= 0)) {
+    throw new RangeError(`maxMemoryBytes must be a positive integer, got ${maxMemoryBytes}`);
+  }
   return {
     plugin: { name: options.pluginName ?? rootId, rootId, vmId: options.vmId ?? "" },
     pluginConfig: toBytes(options.pluginConfig),
     vmConfig: toBytes(options.vmConfig),
     properties: options.properties ?? {},
+    legacyPropertyNames: options.legacyPropertyNames ?? true,
     environment: { ...options.environment },
     logLevel: options.logLevel ?? LogLevel.Info,
     failOpen: options.failStrategy === "failOpen",
     allowOnHeadersStopIteration: options.allowOnHeadersStopIteration ?? false,
     bufferLimitBytes,
-    clock: options.clock ?? systemClock,
+    maxMemoryBytes,
+    clock: options.clock ?? new VirtualClock(startTimeNs(options.startTime)),
+    clusters: clusterMap(options.clusters),
+    upstreams: options.upstreams,
     onLog: options.onLog,
   };
 }
@@ -103,4 +143,11 @@ export function mergePropertyTrees(base: PropertyTree, top: PropertyTree | undef
     out[key] = isPlainObject(below) && isPlainObject(value) ? (mergePropertyTrees(below, value) as PropertyTree[string]) : value;
   }
   return out;
+}
+
+function startTimeNs(start: Date | bigint | undefined): bigint | undefined {
+  if (start === undefined || typeof start === "bigint") return start;
+  const ms = start.getTime();
+  if (Number.isNaN(ms)) throw new RangeError("startTime is an invalid Date");
+  return BigInt(ms) * 1_000_000n;
 }

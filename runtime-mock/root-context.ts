@@ -7,6 +7,7 @@ import { HostContext } from "./context.js";
 import type { BufferView } from "./buffers.js";
 import { rootLogPrefix } from "./logs.js";
 import type { PropertyContext } from "./properties.js";
+import type { TimerHandle } from "./scheduler.js";
 
 /** The data visible during a callout callback (maps 4–7, buffers 4/5); set by the callout machinery. */
 export type CalloutResponse =
@@ -19,6 +20,8 @@ export class RootContext extends HostContext {
   readonly kind = "root";
   /** proxy_set_tick_period_milliseconds; 0 = no ticks. */
   tickPeriodMs = 0;
+  /** Envoy's per-root dispatcher timer for ticks. */
+  private tickTimer: TimerHandle | undefined;
   /** proxy_get_status: the last callout status; the code is sticky, Envoy clears only the message. */
   status: { code: number; message: string } = { code: 0, message: "" };
   calloutResponse: CalloutResponse | undefined;
@@ -69,6 +72,31 @@ export class RootContext extends HostContext {
     this.vm.callback(() => this.vm.callbacks.tick(this.id));
   }
 
+  /**
+   * Envoy `Wasm::setTimerPeriod`: the running timer is dropped; a period > 0 arms a new one
+   * from now (so a repeated call restarts the period), 0 leaves none.
+   */
+  setTickPeriod(periodMs: number): void {
+    this.tickPeriodMs = periodMs;
+    if (this.tickTimer) this.vm.scheduler.cancel(this.tickTimer);
+    this.tickTimer = periodMs > 0 ? this.vm.scheduler.schedule(periodMs, () => this.fireTick()) : undefined;
+  }
+
+  /**
+   * Envoy `Wasm::tickHandler`: nothing (and no re-arming) without a proxy_on_tick export;
+   * otherwise the tick, then the timer re-armed with the period as it is after the tick.
+   */
+  fireTick(): void {
+    if (this.tickTimer) this.vm.scheduler.cancel(this.tickTimer);
+    this.tickTimer = undefined;
+    if (!this.vm.exportedFunction("proxy_on_tick") || this.deleted || this.vm.failed) return;
+    this.tick();
+    if (this.tickPeriodMs > 0 && !this.deleted) {
+      if (this.tickTimer) this.vm.scheduler.cancel(this.tickTimer);
+      this.tickTimer = this.vm.scheduler.schedule(this.tickPeriodMs, () => this.fireTick());
+    }
+  }
+
   /** §8.5: on_done; non-zero (or no export, or a failed VM) → on_delete now, else wait for proxy_done. */
   shutdown(): void {
     if (this.deleted || this.pendingDone) return;
@@ -83,6 +111,10 @@ export class RootContext extends HostContext {
     this.deleted = true;
     this.pendingDone = false;
     if (this.created) this.vm.callback(() => this.vm.callbacks.delete(this.id));
+    // Envoy ~Context (after on_delete): outstanding callouts are cancelled; the tick timer finds no context any more.
+    if (this.tickTimer) this.vm.scheduler.cancel(this.tickTimer);
+    this.tickTimer = undefined;
+    this.vm.callouts.cancelAll(this);
     this.vm.unregisterContext(this);
   }
 

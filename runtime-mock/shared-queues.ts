@@ -1,15 +1,24 @@
-// Shared queues (ABI.md §5.11; cpp-host `shared_queue.cc`): (vm_id, name) → token from 1,
-// FIFO contents. Each successful enqueue owes the registrant's root context a
-// `proxy_on_queue_ready`; those notifications are recorded here and delivered by the host
-// (delivery belongs to the callouts/queues work: see `pendingNotifications`).
+// Shared queues (ABI.md §5.11; cpp-host `shared_queue.cc`): process-wide, (vm_id, name) →
+// token from 1, FIFO contents. The queue remembers which VM and root context registered it
+// last; each successful enqueue posts `proxy_on_queue_ready(root, token)` to that VM's
+// dispatcher (never run inside the enqueue call). When it runs, it is dropped if the VM or
+// the root context is gone by then, as cpp-host's posted lambda does.
+import { invokeExport } from "./abi/callbacks.js";
 import { WasmResult } from "./abi/types.js";
 import { latin1 } from "./properties/path.js";
+import type { RootContext } from "./root-context.js";
+import type { PluginVm } from "./vm.js";
+
+/** Who gets `proxy_on_queue_ready`: a root context in one VM. */
+export interface QueueSubscriber {
+  vm: PluginVm;
+  rootContextId: number;
+}
 
 interface Queue {
   vmId: string;
   name: string;
-  /** Root context that last registered the queue: the one notified. */
-  rootContextId: number;
+  subscriber: QueueSubscriber;
   items: Uint8Array[];
 }
 
@@ -18,37 +27,50 @@ export interface QueueNotification {
   token: number;
 }
 
+const encoder = new TextEncoder();
+const bytesOf = (data: Uint8Array | string) => (typeof data === "string" ? encoder.encode(data) : data);
+const keyOf = (vmId: string, name: Uint8Array | string) => `${vmId}\0${latin1(bytesOf(name))}`;
+
 export class SharedQueueRegistry {
   private readonly tokens = new Map<string, number>();
   private readonly queues = new Map<number, Queue>();
   private nextToken = 1;
-  private readonly notifications: QueueNotification[] = [];
+  private readonly posted: QueueNotification[] = [];
 
-  register(vmId: string, name: Uint8Array, rootContextId: number): number {
-    const key = `${vmId}\0${latin1(name)}`;
+  /** Same token for the same (vm_id, name); keeps queued items and re-targets notifications. */
+  register(vmId: string, name: Uint8Array | string, subscriber: QueueSubscriber): number {
+    const key = keyOf(vmId, name);
     let token = this.tokens.get(key);
     if (token === undefined) {
       token = this.allocateToken();
       this.tokens.set(key, token);
-      this.queues.set(token, { vmId, name: latin1(name), rootContextId, items: [] });
+      this.queues.set(token, { vmId, name: latin1(bytesOf(name)), subscriber, items: [] });
     }
-    this.queues.get(token)!.rootContextId = rootContextId; // re-registering re-targets notifications
+    this.queues.get(token)!.subscriber = subscriber;
     return token;
   }
 
   /** 0 when unknown (cpp-host `resolveQueue`). */
-  resolve(vmId: string, name: Uint8Array): number {
-    return this.tokens.get(`${vmId}\0${latin1(name)}`) ?? 0;
+  resolve(vmId: string, name: Uint8Array | string): number {
+    return this.tokens.get(keyOf(vmId, name)) ?? 0;
   }
 
-  enqueue(token: number, data: Uint8Array): WasmResult {
+  /** Appends and posts the notification to the registrant's VM. Tests may enqueue as another component would. */
+  enqueue(token: number, data: Uint8Array | string): WasmResult {
     const queue = this.queues.get(token);
     if (!queue) return WasmResult.NotFound;
-    queue.items.push(data.slice());
-    this.notifications.push({ rootContextId: queue.rootContextId, token });
+    queue.items.push(bytesOf(data).slice());
+    const { vm, rootContextId } = queue.subscriber;
+    const notification = { rootContextId, token };
+    this.posted.push(notification);
+    vm.scheduler.post(() => {
+      this.posted.splice(this.posted.indexOf(notification), 1);
+      deliverQueueReady(vm, rootContextId, token);
+    });
     return WasmResult.Ok;
   }
 
+  /** Pops the oldest item. Tokens are not checked against the caller's vm_id (cpp-host). */
   dequeue(token: number): { status: WasmResult; value?: Uint8Array } {
     const queue = this.queues.get(token);
     if (!queue) return { status: WasmResult.NotFound };
@@ -61,13 +83,23 @@ export class SharedQueueRegistry {
     return this.queues.get(token)?.items.length;
   }
 
-  /** `proxy_on_queue_ready` calls owed (posted by Envoy, never run inside the enqueue call); taking them empties the list. */
-  takeNotifications(): QueueNotification[] {
-    return this.notifications.splice(0);
+  /** Copies of the waiting items, oldest first; undefined for an unknown token. */
+  contents(token: number): Uint8Array[] | undefined {
+    return this.queues.get(token)?.items.map((item) => item.slice());
   }
 
+  /** `proxy_on_queue_ready` calls posted and not run yet. */
   get pendingNotifications(): readonly QueueNotification[] {
-    return this.notifications;
+    return this.posted;
+  }
+
+  /** cpp-host `deleteByVmId`: the last VM with this vm_id went away; its queues and tokens go too. */
+  deleteVmId(vmId: string): void {
+    for (const [key, token] of this.tokens) {
+      if (this.queues.get(token)?.vmId !== vmId) continue;
+      this.tokens.delete(key);
+      this.queues.delete(token);
+    }
   }
 
   private allocateToken(): number {
@@ -77,4 +109,14 @@ export class SharedQueueRegistry {
       if (token !== 0 && !this.queues.has(token)) return token;
     }
   }
+}
+
+/**
+ * The posted work: cpp-host finds the VM and the context, and ContextBase::onQueueReady
+ * calls the export only once on_context_create was delivered; a failed VM is never called.
+ */
+function deliverQueueReady(vm: PluginVm, rootContextId: number, token: number): void {
+  const context = vm.context(rootContextId);
+  if (context?.kind !== "root" || !(context as RootContext).created) return;
+  vm.callback(() => invokeExport(vm, rootContextId, "proxy_on_queue_ready", [rootContextId, token]));
 }

@@ -19,14 +19,17 @@ import type { ImportedObjectDescriptor } from "./abi/imported-memory.js";
 import { PluginMemory } from "./abi/memory.js";
 import { WASI_FUNCTIONS, WASI_MODULES } from "./abi/signatures.js";
 import { LogLevel, WasmResult, type AbiVersion } from "./abi/types.js";
-import { CalloutTokens, NoClusters, type CalloutDispatcher } from "./callouts.js";
+import { Callouts, CalloutTokens, type Upstreams } from "./callouts.js";
 import { VmContext, type HostContext } from "./context.js";
-import { ForeignFunctionRegistry } from "./foreign-functions.js";
+import type { ForeignFunctionRegistry } from "./foreign-functions.js";
 import { LogBook } from "./logs.js";
 import { MetricsRegistry } from "./metrics.js";
+import { MockUpstreams } from "./mock-upstreams.js";
 import type { VmSettings } from "./options.js";
-import { SharedDataStore } from "./shared-data.js";
-import { SharedQueueRegistry } from "./shared-queues.js";
+import { ProxyProcess } from "./process.js";
+import type { Scheduler } from "./scheduler.js";
+import type { SharedDataStore } from "./shared-data.js";
+import type { SharedQueueRegistry } from "./shared-queues.js";
 
 /** What V8 throws into the plugin when it calls a host function it may not call now. */
 export const RESTRICTED_CALLBACK = "restricted_callback";
@@ -57,14 +60,17 @@ export class PluginVm implements CallTarget {
   readonly logs: LogBook;
   readonly callbacks: PluginCallbacks;
   readonly vmContext: VmContext;
-  readonly metrics = new MetricsRegistry();
-  readonly sharedData = new SharedDataStore();
-  readonly sharedQueues = new SharedQueueRegistry();
+  /** What this VM shares with the other VMs of its Envoy process (see process.ts). */
+  readonly process: ProxyProcess;
+  /** This VM's metric ids; the stats behind them are the process's. */
+  readonly metrics: MetricsRegistry;
   readonly calloutTokens = new CalloutTokens();
-  readonly foreignFunctions = ForeignFunctionRegistry.envoyDefaults();
   /** envoy_resolve_dns requests not answered yet (DNS results are delivered by later callout work). */
   readonly pendingDnsQueries: DnsQuery[] = [];
-  callouts: CalloutDispatcher = new NoClusters();
+  /** Who answers callouts: the test (MockUpstreams) unless the settings name another. */
+  readonly upstreams: Upstreams;
+  /** The Wasm context's side of HTTP and gRPC callouts (calls in flight per root, delivery). */
+  readonly callouts: Callouts;
   abiVersion: AbiVersion | undefined;
 
   private exports: Record<string, unknown> = {};
@@ -76,6 +82,9 @@ export class PluginVm implements CallTarget {
   private currentId: number | undefined;
   private effectiveId = 0;
   private allocatorDepth = 0;
+  /** Plugin calls on the stack (cpp-host `current_context_ != nullptr`). */
+  private callDepth = 0;
+  private eventDepth = 0;
   private readonly deferred: (() => void)[] = [];
   private stopIteration = false;
   private failureInfo: { message: string; phase: string } | undefined;
@@ -85,12 +94,17 @@ export class PluginVm implements CallTarget {
   constructor(
     readonly settings: VmSettings,
     abiVersion?: AbiVersion,
+    process?: ProxyProcess,
   ) {
     this.abiVersion = abiVersion;
+    this.process = process ?? new ProxyProcess({ clock: settings.clock });
+    this.metrics = new MetricsRegistry(this.process.metrics);
     this.logs = new LogBook(settings.logLevel, settings.onLog);
     this.callbacks = new PluginCallbacks(this);
     this.vmContext = new VmContext(this, 0);
     this.contexts.set(0, this.vmContext);
+    this.upstreams = settings.upstreams ?? new MockUpstreams(settings.clusters, this);
+    this.callouts = new Callouts(this, this.calloutTokens, this.upstreams);
   }
 
   // --- instance -----------------------------------------------------------------------
@@ -163,10 +177,26 @@ export class PluginVm implements CallTarget {
 
   /** A trap is permanent: the first one is kept, logged like Envoy (error level), and the VM is never called again. */
   recordFailure(functionName: string, error: unknown): void {
+    this.fail(functionName, describeFailure(functionName, error));
+  }
+
+  private fail(phase: string, message: string): void {
     if (this.failureInfo) return;
-    const message = describeFailure(functionName, error);
-    this.failureInfo = { message, phase: functionName };
+    this.failureInfo = { message, phase };
     this.logs.writeHost(LogLevel.Error, message, this.currentId ?? 0);
+  }
+
+  /**
+   * HostOptions.maxMemoryBytes (not an Envoy option): a memory export's maximum cannot be
+   * imposed after compilation, so growth is checked after each plugin call returns and
+   * fails the VM like a trap in that call. False when over the limit.
+   */
+  checkMemoryLimit(functionName: string): boolean {
+    const limit = this.settings.maxMemoryBytes;
+    const size = this.memory.byteLength;
+    if (limit === undefined || size <= limit) return true;
+    this.fail(functionName, `Function: ${functionName}: linear memory grew to ${size} bytes, over the configured limit of ${limit} bytes (maxMemoryBytes)`);
+    return false;
   }
 
   // --- contexts -----------------------------------------------------------------------
@@ -179,10 +209,32 @@ export class PluginVm implements CallTarget {
 
   registerContext(context: HostContext): void {
     this.contexts.set(context.id, context);
+    if (context.kind === "root") this.process.attachVm(this);
   }
 
   unregisterContext(context: HostContext): void {
     if (this.contexts.get(context.id) === context) this.contexts.delete(context.id);
+    // The VM (and its hold on the vm_id's shared data and queues) lives while a root context does.
+    if (context.kind === "root" && ![...this.contexts.values()].some((c) => c.kind === "root")) this.process.detachVm(this);
+  }
+
+  // --- process-wide state (shared with the other VMs of the process) -------------------
+
+  get sharedData(): SharedDataStore {
+    return this.process.sharedData;
+  }
+
+  get sharedQueues(): SharedQueueRegistry {
+    return this.process.sharedQueues;
+  }
+
+  get foreignFunctions(): ForeignFunctionRegistry {
+    return this.process.foreignFunctions;
+  }
+
+  /** The dispatcher this VM's posted work and timers run on (one per process: one worker thread). */
+  get scheduler(): Scheduler {
+    return this.process.scheduler;
   }
 
   context(id: number): HostContext | undefined {
@@ -193,10 +245,34 @@ export class PluginVm implements CallTarget {
     const saved = { current: this.currentId, effective: this.effectiveId };
     this.currentId = contextId;
     this.effectiveId = 0;
+    this.callDepth++;
     return () => {
+      this.callDepth--;
       this.currentId = saved.current;
       this.effectiveId = saved.effective;
     };
+  }
+
+  /** A plugin call is in progress: callout results that arrive now wait for it to return (Envoy's re-entrancy rule). */
+  get inPluginCall(): boolean {
+    return this.callDepth > 0;
+  }
+
+  /**
+   * One event of Envoy's dispatcher loop (a test's stimulus: a stream frame, a callout
+   * answer, a tick): `fn`, then the work posted meanwhile (queue notifications, automatic
+   * callout answers). Nested events leave that to the outermost one.
+   */
+  event<T>(fn: () => T): T {
+    this.eventDepth++;
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.eventDepth--;
+    }
+    if (this.eventDepth === 0 && !this.inPluginCall) this.scheduler.runPosted();
+    return result;
   }
 
   /** The context host calls act on (§5.13): the effective one if set and alive, else the current one. */
@@ -222,6 +298,7 @@ export class PluginVm implements CallTarget {
     this.allocatorDepth++;
     try {
       const ptr = fn(size);
+      if (!this.checkMemoryLimit(this.allocatorName!)) return 0;
       return typeof ptr === "number" ? ptr >>> 0 : 0;
     } catch (error) {
       this.recordFailure(this.allocatorName!, error);

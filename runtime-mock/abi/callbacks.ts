@@ -15,6 +15,8 @@ export interface CallTarget {
   recordFailure(functionName: string, error: unknown): void;
   /** Reads and clears the "a local reply was requested" flag (cpp-host `stopNextIteration`). */
   takeStopIteration(): boolean;
+  /** HostOptions.maxMemoryBytes after a call returned: false (and the VM failed) when memory grew past it. */
+  checkMemoryLimit(functionName: string): boolean;
 }
 
 /**
@@ -39,6 +41,8 @@ export function invokeExport(target: CallTarget, contextId: number, name: string
   try {
     const result = fn(...args);
     const stopIteration = target.takeStopIteration();
+    // Memory past the configured limit fails the VM as a trap in this call would.
+    if (!target.checkMemoryLimit(name)) return { kind: "trapped" };
     return { kind: "ok", value: typeof result === "number" ? result >>> 0 : 0, stopIteration };
   } catch (error) {
     target.takeStopIteration();

@@ -225,5 +225,10 @@ export function peerFields(address: string, sibling: (key: string) => Resolved |
   ]);
 }
 
-// attemptCount().value_or(0): always there; everything else about the upstream comes from overrides
-export const upstreamFields = (): Fields => new Map([["request_attempt_count", () => TypedValue.uint(0)]]);
+// attemptCount().value_or(0): always there; the port follows the (overridden) upstream address like
+// Envoy's UpstreamWrapper; everything else about the upstream comes from overrides
+export const upstreamFields = (sibling: (key: string) => Resolved | undefined): Fields =>
+  new Map<string, () => Resolved | undefined>([
+    ["request_attempt_count", () => TypedValue.uint(0)],
+    ["port", () => portOf(sibling("address"))],
+  ]);

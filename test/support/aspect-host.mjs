@@ -2,7 +2,7 @@
 // functions (env.proxy_*, WASI), and a small `pwas_test` import module through which a
 // spec starts the plugin and drives HTTP streams, so SDK code runs against the same host
 // behaviour as a built plugin. See assembly/__tests__/support/host.ts for the spec side.
-import { Host, LogLevel, PluginVm, resolveSettings } from "../../dist/index.js";
+import { Host, LogLevel, PluginVm, WasmResult, resolveSettings } from "../../dist/index.js";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -12,6 +12,7 @@ export function createAspectHost() {
   let host;
   let instance;
   const streams = [];
+  const connections = [];
 
   function newVm(options) {
     return new PluginVm(resolveSettings({ logLevel: LogLevel.Trace, ...options }));
@@ -43,7 +44,21 @@ export function createAspectHost() {
     view.setUint32(sizeOut, bytes.length, true);
     return bytes.length;
   };
+  // HostOptions for the next start (pwas_test.host_options); the test functions are registered on every host.
+  let nextOptions = {};
+  const testForeignFunctions = {
+    "pwas_test.echo": (args) => args,
+    "pwas_test.fail": () => ({ status: WasmResult.ParseFailure, result: "failed" }),
+  };
   const message = (stream, direction) => (direction === 0 ? streams[stream].request : streams[stream].response);
+  const byToken = (list, token, what) => {
+    const found = list.find((c) => c.token === token >>> 0);
+    if (!found) throw new Error(`no ${what} with token ${token >>> 0}`);
+    return found;
+  };
+  const httpCall = (token) => byToken(host.httpCallHistory, token, "HTTP call");
+  const grpcCall = (token) => byToken(host.grpcCallHistory, token, "gRPC call");
+  const grpcStream = (token) => byToken(host.grpcStreamHistory, token, "gRPC stream");
 
   // Host functions delegate to the current VM, so a spec can restart the plugin with
   // other settings while the test module (and its imports) stay the same.
@@ -62,11 +77,42 @@ export function createAspectHost() {
     start(rootIdPtr, rootIdLen, configPtr, configLen, logLevel) {
       if (host) host.shutdown();
       streams.length = 0;
-      vm = newVm({ rootId: readString(rootIdPtr, rootIdLen), pluginConfig: readString(configPtr, configLen), logLevel });
+      connections.length = 0;
+      vm = newVm({ ...nextOptions, rootId: readString(rootIdPtr, rootIdLen), pluginConfig: readString(configPtr, configLen), logLevel });
       imports = vm.importObject();
       vm.bind(instance);
       host = Host.fromVm(vm);
+      for (const [name, fn] of Object.entries(testForeignFunctions)) host.registerForeignFunction(name, fn);
       return host.start().ok ? 1 : 0;
+    },
+    /** A TCP connection through the plugin (on_context_create + on_new_connection run now). */
+    open_connection() {
+      connections.push(host.newTcpConnection());
+      return connections.length - 1;
+    },
+    new_connection_status(connection) {
+      return connections[connection].newConnectionStatus;
+    },
+    /** direction 0: client → upstream (downstream data); 1: upstream → client. */
+    send_data(connection, direction, ptr, len, endOfStream) {
+      const c = connections[connection];
+      const chunk = memory().slice(ptr >>> 0, (ptr >>> 0) + (len >>> 0));
+      return direction === 0 ? c.sendDownstreamData(chunk, endOfStream !== 0) : c.sendUpstreamData(chunk, endOfStream !== 0);
+    },
+    close_downstream(connection, peer) {
+      connections[connection].closeDownstream(peer);
+    },
+    close_upstream(connection) {
+      connections[connection].closeUpstream();
+    },
+    /** What went past the filter (held 0) or what Envoy holds for it (held 1), in one direction. */
+    connection_data(connection, direction, held, ptrOut, sizeOut) {
+      const flow = direction === 0 ? connections[connection].downstream : connections[connection].upstream;
+      return writeOut(held !== 0 ? flow.held : flow.forwarded, ptrOut, sizeOut);
+    },
+    /** The peer type of the close (1 local, 2 remote); -1 while open. */
+    close_type(connection) {
+      return connections[connection].closeType ?? -1;
     },
     open_stream() {
       streams.push(host.newHttpStream());
@@ -116,6 +162,110 @@ export function createAspectHost() {
     },
     clear_logs() {
       if (host) host.clearLogs();
+    },
+
+    // --- shared state, metrics, foreign functions, shutdown (assembly/__tests__/shared.spec.ts & co.)
+    /** HostOptions (JSON: vmId, properties, legacyPropertyNames…) for the next start. */
+    host_options(jsonPtr, jsonLen) {
+      nextOptions = JSON.parse(readString(jsonPtr, jsonLen));
+    },
+    /** Runs the work the plugin posted (queue notifications). */
+    run_posted() {
+      host.process.runPosted();
+    },
+    shutdown() {
+      host.shutdown();
+    },
+    awaiting_done() {
+      return host.awaitingDone ? 1 : 0;
+    },
+    /** Enqueues as another component of the process would; returns the status. */
+    enqueue(token, ptr, len) {
+      return host.sharedQueues.enqueue(token >>> 0, memory().slice(ptr >>> 0, (ptr >>> 0) + (len >>> 0)));
+    },
+    /** Items waiting in a queue; -1 for an unknown token. */
+    queue_depth(token) {
+      return host.sharedQueues.depth(token >>> 0) ?? -1;
+    },
+    /** The shared-data value of this VM's vm_id as text; -1 when absent. */
+    shared_data(keyPtr, keyLen, ptrOut, sizeOut) {
+      return writeOut(host.sharedData.text(host.vmId, readString(keyPtr, keyLen)), ptrOut, sizeOut);
+    },
+    /** A counter's or gauge's value by name; -1 when never defined. */
+    metric_value(namePtr, nameLen) {
+      return host.metrics.value(readString(namePtr, nameLen)) ?? -1n;
+    },
+    /** A histogram's number of samples; -1 when never defined. */
+    metric_samples(namePtr, nameLen) {
+      return host.metrics.samples(readString(namePtr, nameLen))?.length ?? -1;
+    },
+    // --- callouts and time (assembly/__tests__/callouts.spec.ts, timers.spec.ts); calls are found by token
+    /** Moves the virtual clock: ticks and callout timeouts fire. */
+    advance_time(ms) {
+      host.advanceTime(ms >>> 0);
+    },
+    /** The wall clock in ms since the epoch (what the plugin's current time reads, in ms). */
+    current_time_ms() {
+      return host.currentTimeNs / 1_000_000n;
+    },
+    /** HTTP calls waiting for an answer. */
+    http_call_count() {
+      return host.httpCalls.length;
+    },
+    /** A request header of HTTP call `token` as Envoy sent it; -1 when absent. */
+    http_call_header(token, namePtr, nameLen, ptrOut, sizeOut) {
+      return writeOut(httpCall(token).headers.get(readString(namePtr, nameLen)), ptrOut, sizeOut);
+    },
+    http_call_body(token, ptrOut, sizeOut) {
+      return writeOut(httpCall(token).body, ptrOut, sizeOut);
+    },
+    /** Answers HTTP call `token`: status, body, extra headers (pairs). */
+    respond_http_call(token, status, bodyPtr, bodyLen, headersPtr, headersLen) {
+      httpCall(token).respond({ status, headers: readPairs(headersPtr, headersLen), body: memory().slice(bodyPtr >>> 0, (bodyPtr >>> 0) + (bodyLen >>> 0)) });
+    },
+    fail_http_call(token) {
+      httpCall(token).fail();
+    },
+    /** Unary gRPC calls waiting for an answer. */
+    grpc_call_count() {
+      return host.grpcCalls.length;
+    },
+    grpc_call_message(token, ptrOut, sizeOut) {
+      return writeOut(grpcCall(token).message, ptrOut, sizeOut);
+    },
+    respond_grpc_call(token, ptr, len) {
+      grpcCall(token).respond(memory().slice(ptr >>> 0, (ptr >>> 0) + (len >>> 0)));
+    },
+    fail_grpc_call(token, status, messagePtr, messageLen) {
+      grpcCall(token).fail(status, readString(messagePtr, messageLen));
+    },
+    /** The server side of gRPC stream `token`. */
+    grpc_stream_headers(token, pairsPtr, pairsLen) {
+      grpcStream(token).sendInitialMetadata(readPairs(pairsPtr, pairsLen));
+    },
+    grpc_stream_message(token, ptr, len) {
+      grpcStream(token).sendMessage(memory().slice(ptr >>> 0, (ptr >>> 0) + (len >>> 0)));
+    },
+    grpc_stream_close(token, status, messagePtr, messageLen) {
+      grpcStream(token).close(status, readString(messagePtr, messageLen));
+    },
+    /** Message `index` the plugin sent on stream `token`; -1 when there is none. */
+    grpc_stream_sent(token, index, ptrOut, sizeOut) {
+      return writeOut(grpcStream(token).messages[index], ptrOut, sizeOut);
+    },
+    /** 0 open, 1 open and half-closed by the plugin, 2 closed by the server, 3 reset. */
+    grpc_stream_state(token) {
+      const stream = grpcStream(token);
+      return stream.state === "closed" ? 2 : stream.state === "reset" ? 3 : stream.halfClosed ? 1 : 0;
+    },
+    /** Tokens Envoy's Wasm context still tracks for the root. */
+    callouts_in_flight() {
+      return host.calloutsInFlight.length;
+    },
+
+    /** The host calls the plugin's proxy_on_foreign_function; 1 when it was called. */
+    invoke_foreign_function(functionId, ptr, len) {
+      return host.invokeForeignFunction(functionId >>> 0, memory().slice(ptr >>> 0, (ptr >>> 0) + (len >>> 0))) ? 1 : 0;
     },
   };
 

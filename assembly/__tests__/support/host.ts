@@ -7,6 +7,27 @@ import { LogLevel } from "../../types";
 @external("pwas_test", "start")
 declare function hostStart(rootIdPtr: usize, rootIdLen: usize, configPtr: usize, configLen: usize, logLevel: u32): u32;
 // @ts-ignore: decorator
+@external("pwas_test", "open_connection")
+declare function hostOpenConnection(): u32;
+// @ts-ignore: decorator
+@external("pwas_test", "new_connection_status")
+declare function hostNewConnectionStatus(connection: u32): i32;
+// @ts-ignore: decorator
+@external("pwas_test", "send_data")
+declare function hostSendData(connection: u32, direction: u32, ptr: usize, len: usize, endOfStream: u32): i32;
+// @ts-ignore: decorator
+@external("pwas_test", "close_downstream")
+declare function hostCloseDownstream(connection: u32, peer: u32): void;
+// @ts-ignore: decorator
+@external("pwas_test", "close_upstream")
+declare function hostCloseUpstream(connection: u32): void;
+// @ts-ignore: decorator
+@external("pwas_test", "connection_data")
+declare function hostConnectionData(connection: u32, direction: u32, held: u32, ptrOut: usize, sizeOut: usize): i32;
+// @ts-ignore: decorator
+@external("pwas_test", "close_type")
+declare function hostCloseType(connection: u32): i32;
+// @ts-ignore: decorator
 @external("pwas_test", "open_stream")
 declare function hostOpenStream(): u32;
 // @ts-ignore: decorator
@@ -45,6 +66,36 @@ declare function hostLogCount(level: u32): u32;
 // @ts-ignore: decorator
 @external("pwas_test", "clear_logs")
 declare function hostClearLogs(): void;
+// @ts-ignore: decorator
+@external("pwas_test", "host_options")
+declare function hostSetOptions(jsonPtr: usize, jsonLen: usize): void;
+// @ts-ignore: decorator
+@external("pwas_test", "run_posted")
+declare function hostRunPosted(): void;
+// @ts-ignore: decorator
+@external("pwas_test", "shutdown")
+declare function hostShutdown(): void;
+// @ts-ignore: decorator
+@external("pwas_test", "awaiting_done")
+declare function hostAwaitingDone(): u32;
+// @ts-ignore: decorator
+@external("pwas_test", "enqueue")
+declare function hostEnqueue(token: u32, ptr: usize, len: usize): u32;
+// @ts-ignore: decorator
+@external("pwas_test", "queue_depth")
+declare function hostQueueDepth(token: u32): i32;
+// @ts-ignore: decorator
+@external("pwas_test", "shared_data")
+declare function hostSharedData(keyPtr: usize, keyLen: usize, ptrOut: usize, sizeOut: usize): i32;
+// @ts-ignore: decorator
+@external("pwas_test", "metric_value")
+declare function hostMetricValue(namePtr: usize, nameLen: usize): i64;
+// @ts-ignore: decorator
+@external("pwas_test", "metric_samples")
+declare function hostMetricSamples(namePtr: usize, nameLen: usize): i32;
+// @ts-ignore: decorator
+@external("pwas_test", "invoke_foreign_function")
+declare function hostInvokeForeignFunction(functionId: u32, ptr: usize, len: usize): u32;
 
 const OUT = memory.data(16, 8);
 
@@ -58,6 +109,9 @@ function takeOut(length: i32): string | null {
 
 export const REQUEST: u32 = 0;
 export const RESPONSE: u32 = 1;
+/** TCP directions: the client's bytes (towards the upstream) and the upstream's (towards the client). */
+export const DOWNSTREAM: u32 = 0;
+export const UPSTREAM: u32 = 1;
 
 export namespace mockHost {
   /** Starts the plugin registered in this spec module; false when it failed to start. */
@@ -69,6 +123,48 @@ export namespace mockHost {
 
   export function openStream(): u32 {
     return hostOpenStream();
+  }
+
+  /** A TCP connection through the plugin: on_context_create and on_new_connection run now. */
+  export function openConnection(): u32 {
+    return hostOpenConnection();
+  }
+
+  /** What Envoy made of on_new_connection (FilterStatus). */
+  export function newConnectionStatus(connection: u32): i32 {
+    return hostNewConnectionStatus(connection);
+  }
+
+  /** Bytes from the client (DOWNSTREAM) or the upstream (UPSTREAM); returns the FilterStatus. */
+  export function sendData(connection: u32, direction: u32, data: string, endOfStream: bool = false): i32 {
+    const bytes = String.UTF8.encode(data, false);
+    return hostSendData(connection, direction, changetype<usize>(bytes), bytes.byteLength, endOfStream ? 1 : 0);
+  }
+
+  /** The client connection closes: PeerType.Remote (2) by the client, Local (1) by Envoy. */
+  export function closeDownstream(connection: u32, peer: u32 = 2): void {
+    hostCloseDownstream(connection, peer);
+  }
+
+  export function closeUpstream(connection: u32): void {
+    hostCloseUpstream(connection);
+  }
+
+  /** The bytes that went past the filter in a direction. */
+  export function forwardedData(connection: u32, direction: u32): string {
+    const text = takeOut(hostConnectionData(connection, direction, 0, OUT, OUT + 4));
+    return text !== null ? text : "";
+  }
+
+  /** The bytes Envoy holds for the filter (after StopIteration) in a direction. */
+  export function heldData(connection: u32, direction: u32): string {
+    const text = takeOut(hostConnectionData(connection, direction, 1, OUT, OUT + 4));
+    return text !== null ? text : "";
+  }
+
+  /** The peer type of the client connection's close; -1 while it is open. */
+  export function closeType(connection: u32): i32 {
+    return hostCloseType(connection);
   }
 
   export function sendHeaders(stream: u32, direction: u32, headers: Array<Header>, endOfStream: bool = false): i32 {
@@ -124,5 +220,60 @@ export namespace mockHost {
 
   export function clearLogs(): void {
     hostClearLogs();
+  }
+
+  /** HostOptions as JSON (vmId, properties, legacyPropertyNames…) for this and later starts. */
+  export function hostOptions(json: string): void {
+    const bytes = String.UTF8.encode(json, false);
+    hostSetOptions(changetype<usize>(bytes), bytes.byteLength);
+  }
+
+  /** Runs the work the plugin posted, e.g. proxy_on_queue_ready for items enqueued. */
+  export function runPosted(): void {
+    hostRunPosted();
+  }
+
+  /** §8.5: streams end, then the root gets onDone (false parks it until `done()`). */
+  export function shutdown(): void {
+    hostShutdown();
+  }
+
+  export function awaitingDone(): bool {
+    return hostAwaitingDone() == 1;
+  }
+
+  /** Enqueues as another component of the process would; the host's status. */
+  export function enqueue(token: u32, data: string): u32 {
+    const bytes = String.UTF8.encode(data, false);
+    return hostEnqueue(token, changetype<usize>(bytes), bytes.byteLength);
+  }
+
+  /** Items waiting in a queue; -1 for an unknown token. */
+  export function queueDepth(token: u32): i32 {
+    return hostQueueDepth(token);
+  }
+
+  /** The shared-data value under `key` (this VM's vm_id) as the host holds it, or null. */
+  export function sharedDataText(key: string): string | null {
+    const bytes = String.UTF8.encode(key, false);
+    return takeOut(hostSharedData(changetype<usize>(bytes), bytes.byteLength, OUT, OUT + 4));
+  }
+
+  /** A counter's or gauge's value by name; -1 when never defined. */
+  export function metricValue(name: string): i64 {
+    const bytes = String.UTF8.encode(name, false);
+    return hostMetricValue(changetype<usize>(bytes), bytes.byteLength);
+  }
+
+  /** A histogram's number of samples; -1 when never defined. */
+  export function metricSamples(name: string): i32 {
+    const bytes = String.UTF8.encode(name, false);
+    return hostMetricSamples(changetype<usize>(bytes), bytes.byteLength);
+  }
+
+  /** The host calls the plugin's onForeignFunction; false when it was not called. */
+  export function invokeForeignFunction(functionId: u32, args: string): bool {
+    const bytes = String.UTF8.encode(args, false);
+    return hostInvokeForeignFunction(functionId, changetype<usize>(bytes), bytes.byteLength) == 1;
   }
 }

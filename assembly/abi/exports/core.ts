@@ -4,7 +4,7 @@ import { collectIfDue } from "../collector";
 import { allocate } from "../memory";
 import { invalidateLogLevel } from "../../log";
 import { properties } from "../../properties";
-import { anyContext, createRootContext, createStreamContext, forgetContext, httpContext, rootContext } from "../../registry";
+import { anyContext, createRootContext, createStreamContext, forgetContext, httpContext, logOtherStream, rootContext } from "../../registry";
 
 export function proxy_abi_version_0_2_1(): void {}
 
@@ -44,6 +44,7 @@ export function proxy_on_log(contextId: u32): void {
   collectIfDue();
   const context = httpContext(contextId);
   if (context !== null) context.onLog();
+  else logOtherStream(contextId);
 }
 
 export function proxy_on_done(contextId: u32): bool {

@@ -28,10 +28,10 @@ export function contextFunctions(vm: PluginVm): HostFunctionTable {
       return copyOut(vm, bytesOf(status.message), messagePtrPtr, messageSizePtr);
     },
 
-    /** Sets the tick period of the caller's root context; 0 stops ticks. */
+    /** Sets (and restarts) the tick timer of the caller's root context; 0 stops ticks. */
     proxy_set_tick_period_milliseconds(periodMs: number) {
       const root = vm.effectiveContext().root;
-      if (root) root.tickPeriodMs = u32(periodMs);
+      if (root) root.setTickPeriod(u32(periodMs));
       return WasmResult.Ok;
     },
 

@@ -20,7 +20,7 @@ export function metricFunctions(vm: PluginVm): HostFunctionTable {
       return vm.metrics.record(u32(id), BigInt.asUintN(64, value));
     },
     proxy_get_metric(id: number, resultPtr: number) {
-      const { status, value } = vm.metrics.get(u32(id));
+      const { status, value } = vm.metrics.read(u32(id));
       if (status !== WasmResult.Ok) return status;
       return written(writeU64(vm, resultPtr, value!));
     },

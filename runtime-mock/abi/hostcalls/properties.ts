@@ -10,7 +10,8 @@ export function propertyFunctions(vm: PluginVm): HostFunctionTable {
     proxy_get_property(pathPtr: number, pathSize: number, valuePtrPtr: number, valueSizePtr: number) {
       const path = readBytes(vm, pathPtr, pathSize);
       if (path === undefined) return WasmResult.InvalidMemoryAccess;
-      const { status, value } = getProperty(vm.effectiveContext().propertyContext(), path);
+      const context = { ...vm.effectiveContext().propertyContext(), legacyNames: vm.settings.legacyPropertyNames };
+      const { status, value } = getProperty(context, path);
       if (status !== WasmResult.Ok) return status;
       return copyOut(vm, value ?? new Uint8Array(0), valuePtrPtr, valueSizePtr);
     },

@@ -22,12 +22,12 @@ export function sharedFunctions(vm: PluginVm): HostFunctionTable {
       return vm.sharedData.set(vmId(), key, value, u32(cas));
     },
 
-    /** Notifications go to the registering context's root (a stream's parent). */
+    /** Notifications go to the registering context's root (a stream's parent), in this VM. */
     proxy_register_shared_queue(namePtr: number, nameSize: number, tokenPtr: number) {
       const name = readBytes(vm, namePtr, nameSize);
       if (name === undefined) return WasmResult.InvalidMemoryAccess;
       const context = vm.effectiveContext();
-      const token = vm.sharedQueues.register(vmId(), name, context.root?.id ?? context.id);
+      const token = vm.sharedQueues.register(vmId(), name, { vm, rootContextId: context.root?.id ?? context.id });
       return written(writeU32(vm, tokenPtr, token));
     },
     /** An empty vm_id means this VM's; NOT_FOUND also once this VM has failed. */
@@ -39,6 +39,7 @@ export function sharedFunctions(vm: PluginVm): HostFunctionTable {
       if (vm.failed || token === 0) return WasmResult.NotFound;
       return written(writeU32(vm, tokenPtr, token));
     },
+    /** proxy_on_queue_ready is posted to the registrant's dispatcher, never called from here. */
     proxy_enqueue_shared_queue(token: number, dataPtr: number, dataSize: number) {
       const data = readBytes(vm, dataPtr, dataSize);
       if (data === undefined) return WasmResult.InvalidMemoryAccess;
