@@ -14,6 +14,7 @@ const HEADER_APPEND = resolve("examples/header-append/build/release.wasm");
 const HEADER_AUTHORIZATION = resolve("examples/header-authorization/build/release.wasm");
 const BODY_UPPER = resolve("test/fixtures/body-upper/build/release.wasm");
 const CRASH = resolve("test/fixtures/crash/build/release.wasm");
+const CALLOUTS = resolve("test/fixtures/callouts/build/release.wasm");
 
 const dir = mkdtempSync(join(tmpdir(), "pwas-serve-"));
 let counter = 0;
@@ -241,6 +242,81 @@ describe("pwas serve", () => {
       await assert.rejects(serve({ plugin: [wasmPlugin("second", HEADER_APPEND, { pluginName: "header-append" })], listen: `127.0.0.1:${port}` }), new RegExp(`port ${port} on 127.0.0.1 is already in use`));
     } finally {
       await first.stop();
+    }
+  });
+
+  it("sends HTTP callouts to real clusters: resume on 200, reply on a denial, 504 past the timeout, BadArgument for an unknown cluster", async () => {
+    const authCalls: string[] = [];
+    const auth = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (c: Buffer) => chunks.push(c));
+      request.on("end", () => {
+        const user = String(request.headers["x-user"] ?? "");
+        authCalls.push(`${request.method} ${request.url} host=${request.headers.host} user=${user} body=${Buffer.concat(chunks)}`);
+        if (user === "slow") return void setTimeout(() => response.end("late"), 500);
+        response.writeHead(user === "alice" ? 200 : 403, { "content-type": "text/plain" });
+        response.end(user === "alice" ? "ok-alice" : "no");
+      });
+    });
+    await new Promise<void>((r) => auth.listen(0, "127.0.0.1", () => r()));
+    const authUrl = `http://127.0.0.1:${(auth.address() as AddressInfo).port}`;
+    const running = await serve({
+      plugin: [wasmPlugin("auth", CALLOUTS, { pluginName: "auth", pluginConfig: 200 })],
+      cluster: [`auth=${authUrl}`],
+    });
+    try {
+      const allowed = await fetch(new URL("/orders", running.proxy.address.url), { headers: { "x-user": "alice" } });
+      assert.equal(allowed.status, 200);
+      const echoed = (await allowed.json()) as { headers: Record<string, string> };
+      assert.equal(echoed.headers["x-auth"], "ok-alice", "the plugin resumed the request with what the callout answered");
+      assert.deepEqual(authCalls, [`POST /check host=auth.local user=alice body=/orders`]);
+
+      const denied = await fetch(new URL("/orders", running.proxy.address.url), { headers: { "x-user": "mallory" } });
+      assert.equal(denied.status, 403);
+      assert.equal(await denied.text(), "denied (403): no");
+
+      const slow = await fetch(new URL("/orders", running.proxy.address.url), { headers: { "x-user": "slow" } });
+      assert.equal(slow.status, 403);
+      assert.equal(await slow.text(), "denied (504): upstream request timeout");
+    } finally {
+      await running.stop();
+      auth.closeAllConnections();
+      await new Promise<void>((r) => auth.close(() => r()));
+    }
+
+    const noCluster = await serve({ plugin: [wasmPlugin("auth-nocluster", CALLOUTS, { pluginName: "auth" })] });
+    try {
+      const refused = await fetch(new URL("/", noCluster.proxy.address.url));
+      assert.equal(refused.status, 500);
+      assert.equal(await refused.text(), "callout refused: BadArgument");
+    } finally {
+      await noCluster.stop();
+    }
+  });
+
+  it("runs plugin timers on real time: a root that polls a cluster on every tick", async () => {
+    let polls = 0;
+    const config = createServer((request, response) => {
+      polls++;
+      response.end(`v${polls}`);
+    });
+    await new Promise<void>((r) => config.listen(0, "127.0.0.1", () => r()));
+    const running = await serve({
+      plugin: [wasmPlugin("ticker", CALLOUTS, { pluginName: "ticker" })],
+      cluster: [`config=http://127.0.0.1:${(config.address() as AddressInfo).port}`],
+    });
+    try {
+      await waitFor(() => polls >= 2, 3000);
+      await new Promise((r) => setTimeout(r, 50));
+      const response = await fetch(new URL("/", running.proxy.address.url));
+      assert.match(response.headers.get("x-config") ?? "", /^200:v\d+$/);
+      assert.ok(Number(response.headers.get("x-ticks")) >= 2);
+      const nowMs = Number(response.headers.get("x-now-ms"));
+      assert.ok(Math.abs(nowMs - Date.now()) < 2000, `the plugin's clock follows real time (${nowMs} vs ${Date.now()})`);
+    } finally {
+      await running.stop();
+      config.closeAllConnections();
+      await new Promise<void>((r) => config.close(() => r()));
     }
   });
 

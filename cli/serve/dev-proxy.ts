@@ -34,6 +34,10 @@ export class DevProxy {
   private watchers: FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | undefined;
   private readonly active = new Set<RequestChain>();
+  /** Generations still running plugins (the current one, and retired ones with requests in flight). */
+  private readonly live = new Set<Generation>();
+  private clockTimer: NodeJS.Timeout | undefined;
+  private lastTick = performance.now();
 
   private constructor(
     private readonly options: DevProxyOptions,
@@ -45,6 +49,8 @@ export class DevProxy {
     const server = createServer();
     const proxy = new DevProxy(options, server);
     proxy.generation = await loadGeneration(await readDefinitions(options.source), proxy.loadOptions());
+    proxy.live.add(proxy.generation);
+    proxy.startClock();
     server.on("request", (request, response) => proxy.handle(request, response));
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) => {
@@ -74,6 +80,7 @@ export class DevProxy {
       const next = await loadGeneration(await readDefinitions(this.options.source), this.loadOptions());
       const previous = this.generation;
       this.generation = next;
+      this.live.add(next);
       previous.retire();
       this.options.print(`reloaded: ${next.plugins.map((p) => p.definition.name).join(" → ") || "(no plugins)"}`);
       return true;
@@ -86,6 +93,7 @@ export class DevProxy {
 
   async close(): Promise<void> {
     clearTimeout(this.reloadTimer);
+    clearInterval(this.clockTimer);
     for (const watcher of this.watchers) watcher.close();
     for (const chain of this.active) chain.end();
     await new Promise<void>((resolve) => {
@@ -97,11 +105,39 @@ export class DevProxy {
 
   private loadOptions(): LoadOptions {
     const options: LoadOptions = {
+      clusters: this.options.clusters,
+      afterCallout: () => this.pumpAll(),
       logLevelFor: (plugin) => this.options.pluginLogLevels[plugin.name] ?? this.options.logLevel,
       onLog: (plugin, entry) => this.printLog(plugin, entry),
     };
     if (this.options.fetchModule) options.fetchModule = this.options.fetchModule;
     return options;
+  }
+
+  /**
+   * The plugins' clocks are the mock host's virtual clocks, moved along with real time:
+   * ticks (proxy_on_tick) and the current time then behave as in Envoy.
+   */
+  private startClock(): void {
+    this.clockTimer = setInterval(() => {
+      const now = performance.now();
+      const elapsed = now - this.lastTick;
+      this.lastTick = now;
+      for (const generation of this.live) {
+        if (generation.finished) {
+          this.live.delete(generation);
+          continue;
+        }
+        for (const plugin of generation.plugins) plugin.host.advanceTime(elapsed);
+      }
+      this.pumpAll();
+    }, 10);
+    this.clockTimer.unref();
+  }
+
+  /** A callout answer or a timer may have resumed streams: move every chain on. */
+  private pumpAll(): void {
+    for (const chain of this.active) chain.pump();
   }
 
   private printLog(plugin: PluginDefinition, entry: LogEntry): void {

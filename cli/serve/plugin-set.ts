@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { Host, LogLevel, type LogEntry } from "../../runtime-mock/index.js";
 import { CliError, ExitCode } from "../errors.js";
 import { orderPlugins, readPluginDefinitions, type PluginDefinition } from "./plugin-definition.js";
+import { RealUpstreams } from "./real-upstreams.js";
 
 export interface LoadedPlugin {
   definition: PluginDefinition;
@@ -34,8 +35,13 @@ export class Generation {
     this.shutdownIfIdle();
   }
 
+  /** Shut down: retired and no request left on it. */
+  get finished(): boolean {
+    return this.retired && this.inFlight === 0;
+  }
+
   private shutdownIfIdle(): void {
-    if (this.retired && this.inFlight === 0) for (const plugin of this.plugins) plugin.host.shutdown();
+    if (this.finished) for (const plugin of this.plugins) plugin.host.shutdown();
   }
 }
 
@@ -47,6 +53,10 @@ export interface PluginSource {
 }
 
 export interface LoadOptions {
+  /** Callout clusters: name → base URL (real HTTP upstreams). */
+  clusters: Record<string, URL>;
+  /** Called after a callout's answer was delivered to a plugin. */
+  afterCallout(): void;
   logLevelFor(plugin: PluginDefinition): LogLevel;
   onLog(plugin: PluginDefinition, entry: LogEntry): void;
   /** Fetches a module that is not a local file (oci://, http(s)://). */
@@ -86,8 +96,12 @@ export async function loadGeneration(definitions: PluginDefinition[], options: L
   for (const definition of orderPlugins(definitions)) {
     const bytes = await moduleBytes(definition, options);
     let host: Host;
+    const upstreams = new RealUpstreams(options.clusters, options.afterCallout, (cluster) =>
+      options.onLog(definition, { level: LogLevel.Warn, message: `gRPC callout to ${cluster ?? "a google_grpc target"} failed: pwas serve proxies HTTP callouts only`, contextId: 0, formatted: "", origin: "host" }),
+    );
     try {
       host = await Host.load(bytes, {
+        upstreams,
         rootId: definition.rootId,
         pluginName: definition.name,
         pluginConfig: definition.pluginConfig,
@@ -100,6 +114,7 @@ export async function loadGeneration(definitions: PluginDefinition[], options: L
       const hint = (error as { hint?: string }).hint;
       throw new CliError(`${definition.name}: the module does not load: ${(error as Error).message}`, ExitCode.Invalid, hint);
     }
+    upstreams.attach(host.vm);
     const started = host.start();
     if (!started.ok) {
       throw new CliError(`${definition.name}: the plugin failed to start (${started.reason}): ${started.message}`, ExitCode.Invalid, "see the plugin's log lines above; fix its pluginConfig");
