@@ -9,6 +9,8 @@ import { join, resolve } from "node:path";
 import type { AddressInfo } from "node:net";
 import { startFromFlags, type RunningServe } from "../cli/commands/serve.js";
 import { CliError, ExitCode } from "../cli/errors.js";
+import { startRegistry } from "./support/registry.js";
+import { field, pwas } from "./support/oci-cli.js";
 
 const HEADER_APPEND = resolve("examples/header-append/build/release.wasm");
 const HEADER_AUTHORIZATION = resolve("examples/header-authorization/build/release.wasm");
@@ -317,6 +319,33 @@ describe("pwas serve", () => {
       await running.stop();
       config.closeAllConnections();
       await new Promise<void>((r) => config.close(() => r()));
+    }
+  });
+
+  it("pulls oci:// plugins from a registry like istio-agent, checking sha256 against the manifest digest", async () => {
+    const registry = await startRegistry();
+    try {
+      const layout = join(dir, "layout");
+      const packaged = await pwas(["package", HEADER_APPEND, "--layout", layout, "--tag", "v1", "-q"]);
+      assert.equal(packaged.code, 0, packaged.stderr);
+      const pushed = await pwas(["push", layout, `${registry.host}/plugins/header-append:v1`, "-q"]);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      const digest = field(pushed.stdout, "digest:")!.replace(/^sha256:/, "");
+      const url = `oci://${registry.host}/plugins/header-append:v1`;
+
+      const running = await serve({ plugin: [wasmPlugin("from-registry", url, { pluginName: "header-append", sha256: digest, pluginConfig: { "x-pulled": "yes" } })], upstream: upstreamUrl });
+      try {
+        assert.equal((await fetch(new URL("/", running.proxy.address.url))).headers.get("x-pulled"), "yes");
+      } finally {
+        await running.stop();
+      }
+      const wrong = "0".repeat(64);
+      await assert.rejects(
+        serve({ plugin: [wasmPlugin("wrong-sha", url, { pluginName: "header-append", sha256: wrong })] }),
+        (error: CliError) => error.exitCode === ExitCode.DigestMismatch && error.message.includes(`has the manifest digest ${digest}, which does not match spec.sha256 ${wrong}`),
+      );
+    } finally {
+      await registry.stop();
     }
   });
 

@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { LogLevel } from "../../runtime-mock/index.js";
 import { CliError, ExitCode } from "../errors.js";
 import { DevProxy } from "../serve/dev-proxy.js";
+import { fetchModule } from "../serve/fetch-module.js";
 import { startEchoUpstream, type EchoUpstream } from "../serve/echo-upstream.js";
 import type { Phase, PluginDefinition } from "../serve/plugin-definition.js";
 
@@ -67,7 +68,7 @@ export function register(program: Command): void {
   program
     .command("serve")
     .description("Run a local proxy that sends real HTTP traffic through a chain of plugins (ordered as Istio orders WasmPlugins) to an upstream.")
-    .option("-p, --plugin <files...>", "WasmPlugin YAML files (url: file://… or a path to the .wasm)")
+    .option("-p, --plugin <files...>", "WasmPlugin YAML files (url: file://…, a path to the .wasm, oci://… pulled like istio-agent, or http(s)://…)")
     .option("--wasm <file>", "run a single module instead of WasmPlugin files")
     .option("--config <json>", "plugin configuration for --wasm (JSON, or @file.json)")
     .option("--name <name>", "plugin name for --wasm", "plugin")
@@ -133,7 +134,7 @@ export async function startFromFlags(flags: ServeFlags, print: (line: string) =>
   const upstream = flags.upstream === "echo" ? (echo = await startEchoUpstream(host)).url : parseUrl(flags.upstream, "--upstream");
   try {
     const proxy = await DevProxy.start({
-      host, port, upstream, logLevel, pluginLogLevels, clusters, watch: flags.watch, print,
+      host, port, upstream, logLevel, pluginLogLevels, clusters, watch: flags.watch, print, fetchModule,
       source: { files: (flags.plugin ?? []).map((f) => resolve(f)), inline },
     });
     return {
