@@ -48,7 +48,7 @@ const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 const upstream = await startEchoUpstream();
 const plain = await startProcess(["bench/plain-proxy.mjs", upstream.url.href]);
-const served = await startProcess(["dist/cli.js", "serve", "-p", "examples/dev-chain.yaml", "--upstream", upstream.url.href, "--listen", "127.0.0.1:0", "--no-watch", "--log-level", "warn"]);
+const served = await startProcess(["dist/cli.js", "serve", "-p", "bench/header-append-chain.yaml", "--upstream", upstream.url.href, "--listen", "127.0.0.1:0", "--no-watch", "--log-level", "warn"]);
 try {
   // Warm both up, then alternate to share the machine's noise.
   await autocannon({ url: plain.url.href, connections: CONNECTIONS, duration: 2 });
@@ -64,7 +64,7 @@ try {
   }
   const memoryAfter = rssBytes(served.process.pid!);
   const ratio = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
-  console.log("\n## pwas serve (header-authorization + header-append chain) against a plain Node reverse proxy");
+  console.log("\n## pwas serve (the header-append chain) against a plain Node reverse proxy");
   console.log(`${CONNECTIONS} connections, ${DURATION_S} s per run, ${ROUNDS} alternating rounds (autocannon); last round: ${lastServe.toFixed(0)} req/s through pwas serve, ${lastPlain.toFixed(0)} req/s through the plain proxy`);
   console.log(`ratio ${ratio.toFixed(2)}× (median of rounds; target ≥ ${TARGET}: ${ratio >= TARGET ? "met" : "MISSED"})`);
   console.log(`pwas serve process memory (RSS): ${mib(memoryBefore)} after warm-up, ${mib(memoryAfter)} after the load (${(memoryAfter / memoryBefore).toFixed(2)}×)`);

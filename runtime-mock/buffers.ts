@@ -13,45 +13,70 @@ export interface BufferView {
 
 const EMPTY = new Uint8Array(0);
 
-/** A growable byte string owned by the host (a body chunk or Envoy's buffered body). */
+/**
+ * A growable byte string owned by the host (a body chunk or Envoy's buffered body).
+ * Appends are kept as a list of chunks and joined only when read, so a body streamed in
+ * many chunks costs linear, not quadratic, time.
+ */
 export class BodyBuffer {
-  private data: Uint8Array;
+  private chunks: Uint8Array[];
+  private size: number;
 
   constructor(initial: Uint8Array = EMPTY) {
-    this.data = initial.slice();
+    this.chunks = initial.length > 0 ? [initial.slice()] : [];
+    this.size = initial.length;
   }
 
   get length(): number {
-    return this.data.length;
+    return this.size;
   }
 
   /** A copy of the contents. */
   get bytes(): Uint8Array {
-    return this.data.slice();
+    return this.joined().slice();
   }
 
   slice(start: number, end: number): Uint8Array {
-    return this.data.slice(start, end);
+    return this.joined().slice(start, end);
   }
 
   append(more: Uint8Array): void {
-    if (more.length > 0) this.data = concat(this.data, more);
+    if (more.length === 0) return;
+    this.chunks.push(more.slice());
+    this.size += more.length;
   }
 
   prepend(more: Uint8Array): void {
-    if (more.length > 0) this.data = concat(more, this.data);
+    if (more.length === 0) return;
+    this.chunks.unshift(more.slice());
+    this.size += more.length;
   }
 
   /** Drops up to `n` bytes from the front (Envoy drains everything when n exceeds the length). */
   drain(n: number): void {
-    this.data = n >= this.data.length ? EMPTY : this.data.slice(n);
+    if (n >= this.size) {
+      this.chunks = [];
+      this.size = 0;
+      return;
+    }
+    const rest = this.joined().slice(n);
+    this.chunks = [rest];
+    this.size = rest.length;
   }
 
   /** Moves the contents out (Envoy `Buffer::move`): the buffer is left empty. */
   take(): Uint8Array {
-    const out = this.data;
-    this.data = EMPTY;
+    const out = this.joined();
+    this.chunks = [];
+    this.size = 0;
     return out;
+  }
+
+  /** The contents as one array (joined once, then kept joined). */
+  private joined(): Uint8Array {
+    if (this.chunks.length === 0) return EMPTY;
+    if (this.chunks.length > 1) this.chunks = [concat(...this.chunks)];
+    return this.chunks[0];
   }
 }
 
@@ -109,9 +134,14 @@ export class MutableBuffer implements BufferView {
   }
 }
 
-export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
   return out;
 }

@@ -37,6 +37,10 @@ export interface HttpMessage {
   readonly trailers: HeaderMap | undefined;
   /** Body bytes forwarded past the filter (upstream for the request, downstream for the response). */
   readonly body: Uint8Array;
+  /** How many body bytes were forwarded (without copying them). */
+  readonly bodyLength: number;
+  /** The forwarded body from `offset` on: what a proxy still has to pass on. */
+  bodyFrom(offset: number): Uint8Array;
   readonly bodyText: string;
   /** Body Envoy holds for the filter (buffering, or stopped). */
   readonly bufferedBody: Uint8Array;
@@ -78,6 +82,8 @@ export class HttpStream {
   private readonly mode: FilterMode;
   private readonly filter: HttpFilterContext;
   private readonly callbacksForFilter: FilterCallbacks;
+  private requestView: HttpMessage | undefined;
+  private responseView: HttpMessage | undefined;
   private readonly req = new Direction("request");
   private readonly res = new Direction("response");
   /** Which direction Envoy's filter manager is processing (filter_call_state_), innermost last. */
@@ -170,11 +176,11 @@ export class HttpStream {
   }
 
   get request(): HttpMessage {
-    return this.message(this.req);
+    return (this.requestView ??= this.message(this.req));
   }
 
   get response(): HttpMessage {
-    return this.message(this.res);
+    return (this.responseView ??= this.message(this.res));
   }
 
   /**
@@ -678,6 +684,12 @@ export class HttpStream {
       },
       get body() {
         return dir.forwardedBody.bytes;
+      },
+      get bodyLength() {
+        return dir.forwardedBody.length;
+      },
+      bodyFrom(offset: number) {
+        return dir.forwardedBody.slice(offset, dir.forwardedBody.length);
       },
       get bodyText() {
         return utf8.decode(dir.forwardedBody.bytes);

@@ -85,7 +85,8 @@ Examples:
   pwas serve --wasm build/plugin.wasm --config '{"allow": "true"}' --upstream http://127.0.0.1:9000
 Stop with Ctrl-C.`)
     .action(async (flags: ServeFlags) => {
-      const proxy = await startFromFlags(flags, (line) => process.stdout.write(`${line}\n`));
+      const output = new LineBuffer(process.stdout);
+      const proxy = await startFromFlags(flags, (line) => output.write(line));
       process.stdout.write(`pwas serve: listening on ${proxy.proxy.address.url.href}, upstream ${proxy.upstream.href}\n`);
       process.stdout.write(`chain: ${proxy.proxy.plugins.map((p) => `${p.name} (${p.phase === "UNSPECIFIED_PHASE" ? "no phase" : p.phase}, priority ${p.priority})`).join(" → ") || "(no plugins)"}\n`);
       await new Promise<void>((resolveStop) => {
@@ -94,8 +95,35 @@ Stop with Ctrl-C.`)
         process.once("SIGTERM", stop);
       });
       await proxy.stop();
+      output.flush();
       process.stdout.write("pwas serve: stopped\n");
     });
+}
+
+/**
+ * Log and access-log lines, written once per event-loop turn: a write per request would
+ * cost the proxy more than its plugins do.
+ */
+class LineBuffer {
+  private lines: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+
+  write(line: string): void {
+    this.lines.push(line);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.lines.length === 0) return;
+    this.stream.write(this.lines.join("\n") + "\n");
+    this.lines = [];
+  }
 }
 
 export interface RunningServe {

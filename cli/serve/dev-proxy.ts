@@ -64,6 +64,13 @@ export class DevProxy {
     return proxy;
   }
 
+  /** host:port of the proxy, for requests that carry no Host header. */
+  private get authority(): string {
+    return (this.authorityValue ??= `${this.address.host}:${this.address.port}`);
+  }
+
+  private authorityValue: string | undefined;
+
   get address(): { host: string; port: number; url: URL } {
     const address = this.server.address() as AddressInfo;
     return { host: address.address, port: address.port, url: new URL(`http://${address.address}:${address.port}`) };
@@ -197,7 +204,7 @@ export class DevProxy {
     response.on("close", finish);
 
     const noBody = requestHasNoBody(request);
-    chain.requestHeaders(requestHeadersOf(request, `${this.address.host}:${this.address.port}`), noBody);
+    chain.requestHeaders(requestHeadersOf(request, this.authority), noBody);
     if (!noBody) {
       request.on("data", (chunk: Buffer) => chain.requestData(new Uint8Array(chunk), false));
       request.on("end", () => chain.requestData(new Uint8Array(0), true));
@@ -244,8 +251,9 @@ class Exchange implements ChainSink {
 
   upstreamData(chunk: Uint8Array, endOfStream: boolean): void {
     if (!this.upstreamRequest) return;
-    if (chunk.length > 0) this.upstreamRequest.write(chunk);
-    if (endOfStream) this.upstreamRequest.end();
+    // end(chunk) sends the last chunk and the end in one write.
+    if (endOfStream) this.upstreamRequest.end(chunk.length > 0 ? chunk : undefined);
+    else if (chunk.length > 0) this.upstreamRequest.write(chunk);
   }
 
   upstreamTrailers(trailers: Pairs): void {
@@ -263,8 +271,8 @@ class Exchange implements ChainSink {
   }
 
   downstreamData(chunk: Uint8Array, endOfStream: boolean): void {
-    if (chunk.length > 0) this.response.write(chunk);
-    if (endOfStream) this.response.end();
+    if (endOfStream) this.response.end(chunk.length > 0 ? chunk : undefined);
+    else if (chunk.length > 0) this.response.write(chunk);
   }
 
   downstreamTrailers(trailers: Pairs): void {

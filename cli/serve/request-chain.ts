@@ -146,17 +146,17 @@ export class RequestChain {
     if (out.headersForwarded && !cursor.headers) {
       cursor.headers = true;
       moved = true;
-      const endsHere = out.endStreamForwarded && out.body.length === 0 && !out.trailersForwarded;
+      const endsHere = out.endStreamForwarded && out.bodyLength === 0 && !out.trailersForwarded;
       if (endsHere) cursor.ended = true;
       if (isLast) this.sink.upstreamHeaders(out.headers.pairs(), endsHere);
       else this.stream(i + 1).sendRequestHeaders(out.headers.pairs(), endsHere);
     }
     if (!cursor.headers || cursor.ended) return moved;
-    const body = out.body;
+    const bodyLength = out.bodyLength;
     const endsWithBody = out.endStreamForwarded && !out.trailersForwarded;
-    if (body.length > cursor.bodyOffset || (endsWithBody && !cursor.ended)) {
-      const chunk = body.slice(cursor.bodyOffset);
-      cursor.bodyOffset = body.length;
+    if (bodyLength > cursor.bodyOffset || (endsWithBody && !cursor.ended)) {
+      const chunk = out.bodyFrom(cursor.bodyOffset);
+      cursor.bodyOffset = bodyLength;
       if (endsWithBody) cursor.ended = true;
       moved = true;
       if (isLast) this.sink.upstreamData(chunk, endsWithBody);
@@ -187,17 +187,17 @@ export class RequestChain {
     if (out.headersForwarded && !cursor.headers) {
       cursor.headers = true;
       moved = true;
-      const endsHere = out.endStreamForwarded && out.body.length === 0 && !out.trailersForwarded;
+      const endsHere = out.endStreamForwarded && out.bodyLength === 0 && !out.trailersForwarded;
       if (endsHere) cursor.ended = true;
       if (isFirst) this.sink.downstreamHeaders(out.headers.pairs(), endsHere);
       else if (previousOpen) previous.sendResponseHeaders(out.headers.pairs(), endsHere);
     }
     if (!cursor.headers || cursor.ended) return this.finishIfDone(moved);
-    const body = out.body;
+    const bodyLength = out.bodyLength;
     const endsWithBody = out.endStreamForwarded && !out.trailersForwarded;
-    if (body.length > cursor.bodyOffset || (endsWithBody && !cursor.ended)) {
-      const chunk = body.slice(cursor.bodyOffset);
-      cursor.bodyOffset = body.length;
+    if (bodyLength > cursor.bodyOffset || (endsWithBody && !cursor.ended)) {
+      const chunk = out.bodyFrom(cursor.bodyOffset);
+      cursor.bodyOffset = bodyLength;
       if (endsWithBody) cursor.ended = true;
       moved = true;
       if (isFirst) this.sink.downstreamData(chunk, endsWithBody);
