@@ -48,8 +48,11 @@ export const INLINE_HEADERS: Readonly<Record<HeaderMapKind, ReadonlySet<string>>
 const encoder = new TextEncoder();
 
 /** Envoy's LowerCaseString: ASCII letters only. */
+const UPPER = /[A-Z]/;
+
+/** Envoy lower-cases ASCII letters only (not Unicode case mapping). */
 export function lowerCaseKey(key: string): string {
-  return key.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+  return UPPER.test(key) ? key.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : key;
 }
 
 const isPseudo = (key: string) => key.startsWith(":");

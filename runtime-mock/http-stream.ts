@@ -673,42 +673,48 @@ export class HttpStream {
   }
 
   private message(dir: Direction): HttpMessage {
-    const stream = this;
-    const kind = dir.side === "request" ? "requestHeaders" : "responseHeaders";
-    return {
-      get headers() {
-        return dir.headers ?? new HeaderMap(kind);
-      },
-      get trailers() {
-        return dir.trailers;
-      },
-      get body() {
-        return dir.forwardedBody.bytes;
-      },
-      get bodyLength() {
-        return dir.forwardedBody.length;
-      },
-      bodyFrom(offset: number) {
-        return dir.forwardedBody.slice(offset, dir.forwardedBody.length);
-      },
-      get bodyText() {
-        return utf8.decode(dir.forwardedBody.bytes);
-      },
-      get bufferedBody() {
-        return dir.buffered?.bytes ?? new Uint8Array(0);
-      },
-      get headersForwarded() {
-        return dir.headersForwarded;
-      },
-      get trailersForwarded() {
-        return dir.trailersForwarded;
-      },
-      get paused() {
-        return dir.iteration !== "continue" && !stream.completedFlag;
-      },
-      get endStreamForwarded() {
-        return dir.endStreamForwarded;
-      },
-    };
+    return new MessageView(dir, () => this.completedFlag);
+  }
+}
+
+/** The live view of one direction (a class: prototype getters cost nothing per stream). */
+class MessageView implements HttpMessage {
+  constructor(
+    private readonly dir: Direction,
+    private readonly streamCompleted: () => boolean,
+  ) {}
+
+  get headers(): HeaderMap {
+    return this.dir.headers ?? new HeaderMap(this.dir.side === "request" ? "requestHeaders" : "responseHeaders");
+  }
+  get trailers(): HeaderMap | undefined {
+    return this.dir.trailers;
+  }
+  get body(): Uint8Array {
+    return this.dir.forwardedBody.bytes;
+  }
+  get bodyLength(): number {
+    return this.dir.forwardedBody.length;
+  }
+  bodyFrom(offset: number): Uint8Array {
+    return this.dir.forwardedBody.slice(offset, this.dir.forwardedBody.length);
+  }
+  get bodyText(): string {
+    return utf8.decode(this.dir.forwardedBody.bytes);
+  }
+  get bufferedBody(): Uint8Array {
+    return this.dir.buffered?.bytes ?? new Uint8Array(0);
+  }
+  get headersForwarded(): boolean {
+    return this.dir.headersForwarded;
+  }
+  get trailersForwarded(): boolean {
+    return this.dir.trailersForwarded;
+  }
+  get paused(): boolean {
+    return this.dir.iteration !== "continue" && !this.streamCompleted();
+  }
+  get endStreamForwarded(): boolean {
+    return this.dir.endStreamForwarded;
   }
 }
