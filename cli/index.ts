@@ -3,12 +3,14 @@
 import { Command, CommanderError } from "commander";
 import { CliError, ExitCode } from "./errors.js";
 import { commands } from "./commands/index.js";
+import { exitCodesHelp } from "./exit-codes-help.js";
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = new Command("pwas")
     .description("Build, package, push, verify and deploy proxy-wasm plugins (Envoy, Istio WasmPlugin).")
     .exitOverride()
     .showHelpAfterError()
+    .addHelpText("after", exitCodesHelp())
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   for (const register of commands) register(program);
   try {
