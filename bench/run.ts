@@ -1,12 +1,19 @@
 // npm run bench: module sizes, per-stream cost of each example against its hand-written
 // floor (same host calls, no SDK) and of the floor against a module that does nothing
-// (the mock host's own cost), and linear memory over 1,000 and 1,000,000 streams.
+// (the mock host's own cost), and linear memory over 1,000 and 1,000,000 streams. A
+// stream is the example's own: ext-authz's includes answering its callout; request-stats'
+// includes the aggregator VM draining the event the stream queued.
 // Every figure is a ratio to a baseline measured in this same run.
 // Options: --quick (fewer streams, for a smoke run), --json FILE (write the results).
-import { statSync, writeFileSync, renameSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync, renameSync } from "node:fs";
 import wabtInit from "wabt";
-import { Host, LogLevel, type HostOptions } from "proxy-wasm-as";
-import { emptyModuleWat, headerAppendFloorWat, headerAuthorizationFloorWat } from "./floors.js";
+import {
+  HeaderMap, Host, LogLevel, MockEnvoy, type HostOptions, type HttpCallbacks, type HttpCalloutRequest, type UpstreamRequest, type Upstreams,
+} from "proxy-wasm-as";
+import {
+  basicAuthFloorWat, emptyModuleWat, extAuthzFloorWat, headerAppendFloorWat, headerAuthorizationFloorWat, rateLimitFloorWat,
+  requestStatsAggregatorFloorWat, requestStatsWorkerFloorWat,
+} from "./floors.js";
 
 const quick = process.argv.includes("--quick");
 const jsonIndex = process.argv.indexOf("--json");
@@ -25,11 +32,23 @@ const REQUEST: Pairs = [[":method", "GET"], [":path", "/productpage"], [":author
 const RESPONSE: Pairs = [[":status", "200"], ["content-type", "text/html"]];
 
 const appendConfig = { "first-header": "some-value", "another-header": "another-value" };
+const exampleConfig = (name: string) => readFileSync(`examples/${name}/config.json`, "utf8");
+
+/** A loaded subject: one full stream, a stream started and finished later (for streams open at once), its VMs' memory. */
+interface Loaded {
+  host: Host;
+  run(): void;
+  open(): () => void;
+  memory(): [string, number][];
+}
 
 interface Subject {
   name: string;
-  load(): Promise<Host>;
+  load(): Promise<Loaded>;
 }
+
+/** How an example's stream goes, given the host it runs in. */
+type StreamShape = (host: Host) => { run(): void; open(): () => void };
 
 const wabt = await wabtInit();
 function compileWat(name: string, text: string): Uint8Array {
@@ -41,41 +60,203 @@ function compileWat(name: string, text: string): Uint8Array {
   }
 }
 
-async function started(source: string | Uint8Array, options: HostOptions): Promise<Host> {
-  const host = await Host.load(source, { logLevel: LogLevel.Info, ...options });
+async function started(source: string | Uint8Array, options: HostOptions, envoy?: MockEnvoy): Promise<Host> {
+  const settings = { logLevel: LogLevel.Info, ...options };
+  const host = envoy ? await envoy.load(source, settings) : await Host.load(source, settings);
   const result = host.start();
   if (!result.ok) throw new Error(`${result.reason}: ${result.message}`);
   return host;
 }
 
-const examples = [
+/** Request headers (end of stream), response headers (end of stream): log, done, delete follow. */
+function plainStream(request: Pairs): StreamShape {
+  return (host) => ({
+    run() {
+      const stream = host.newHttpStream();
+      stream.sendRequestHeaders(request, true);
+      stream.sendResponseHeaders(RESPONSE, true);
+      if (!stream.completed) throw new Error("the stream did not complete");
+    },
+    open() {
+      const stream = host.newHttpStream();
+      stream.sendRequestHeaders(request, true);
+      return () => {
+        stream.sendResponseHeaders(RESPONSE, true);
+        if (!stream.completed) throw new Error("the stream did not complete");
+      };
+    },
+  });
+}
+
+/**
+ * The authorization service for ext-authz, answering as the test would but without the
+ * mock upstreams' call history (which a million calls would fill): each call waits until
+ * `answer()`, which delivers a 200 as one dispatcher event, as HttpCall.respond does.
+ */
+class AuthorizationService implements Upstreams {
+  private readonly waiting: HttpCallbacks[] = [];
+  constructor(private readonly cluster: string, private readonly host: () => Host) {}
+  hasCluster(name: string): boolean {
+    return name === this.cluster;
+  }
+  sendHttp(_token: number, _root: number, _request: HttpCalloutRequest, callbacks: HttpCallbacks): UpstreamRequest {
+    this.waiting.push(callbacks);
+    return { cancel: () => {} };
+  }
+  sendGrpc(): undefined {
+    return undefined;
+  }
+  startGrpcStream(): undefined {
+    return undefined;
+  }
+  /** Answers the oldest waiting call (if any). */
+  answer(): void {
+    const callbacks = this.waiting.shift();
+    if (!callbacks) return;
+    const headers = new HeaderMap("responseHeaders", [[":status", "200"], ["x-auth-user", "ann@example.com"]]);
+    this.host().vm.event(() => callbacks.onSuccess({ headers, body: new Uint8Array(0), trailers: undefined }));
+  }
+}
+
+/** ext-authz's stream: the request pauses for the callout, the service allows it, the response follows. */
+function authorizedStream(request: Pairs, service: AuthorizationService): StreamShape {
+  return (host) => ({
+    run() {
+      const stream = host.newHttpStream();
+      stream.sendRequestHeaders(request, true);
+      service.answer();
+      stream.sendResponseHeaders(RESPONSE, true);
+      if (!stream.completed) throw new Error("the stream did not complete");
+    },
+    open() {
+      const stream = host.newHttpStream();
+      stream.sendRequestHeaders(request, true);
+      return () => {
+        service.answer(); // answered in the order asked
+        stream.sendResponseHeaders(RESPONSE, true);
+        if (!stream.completed) throw new Error("the stream did not complete");
+      };
+    },
+  });
+}
+
+function loaded(host: Host, shape: StreamShape, memory: () => [string, number][] = () => [["", host.memoryBytes]]): Loaded {
+  return { host, ...shape(host), memory };
+}
+
+/** A plugin in its own host, with the given stream shape. */
+const single = (name: string, source: () => string | Uint8Array, options: HostOptions, shape: StreamShape): Subject => ({
+  name,
+  load: async () => loaded(await started(source(), options), shape),
+});
+
+const BASIC_AUTH_REQUEST: Pairs = [...REQUEST.slice(0, 4), ["authorization", "Basic YWRtaW4zOmFkbWluMw=="]];
+const EXT_AUTHZ_REQUEST: Pairs = [...REQUEST.slice(0, 4), ["authorization", "Bearer abc"], ["x-user", "ann"]];
+const RATE_LIMIT_REQUEST: Pairs = [...REQUEST.slice(0, 4), ["x-auth-user", "ann"]];
+const EXT_AUTHZ_CLUSTER = "outbound|8000||ext-authz.auth.svc.cluster.local";
+// Never limited over a run: the bench measures the allowed path.
+const rateLimitConfig = { max_tokens: 1_000_000_000, tokens_per_fill: 1_000_000_000, fill_interval_ms: 60_000, key_header: "x-auth-user" };
+
+/** ext-authz (SDK or floor) with its own authorization service. */
+function extAuthz(name: string, source: () => string | Uint8Array, options: HostOptions): Subject {
+  return {
+    name,
+    async load() {
+      let host: Host | undefined;
+      const service = new AuthorizationService(EXT_AUTHZ_CLUSTER, () => host!);
+      host = await started(source(), { ...options, upstreams: service });
+      return loaded(host, authorizedStream(EXT_AUTHZ_REQUEST, service));
+    },
+  };
+}
+
+/** request-stats: a worker VM and the aggregator's VM in one Envoy; the memory of both. */
+function requestStats(name: string, worker: () => string | Uint8Array, aggregator: () => string | Uint8Array, rootIds: [string, string]): Subject {
+  return {
+    name,
+    async load() {
+      const envoy = new MockEnvoy();
+      const config = exampleConfig("request-stats");
+      const aggregatorHost = await started(aggregator(), { rootId: rootIds[1], vmId: "request-stats-aggregator", pluginConfig: config }, envoy);
+      const host = await started(worker(), { rootId: rootIds[0], pluginConfig: config }, envoy);
+      return loaded(host, plainStream(REQUEST), () => [["worker VM", host.memoryBytes], ["aggregator VM", aggregatorHost.memoryBytes]]);
+    },
+  };
+}
+
+const examples: { name: string; sdk: Subject; floor: Subject; emptyShape: StreamShape }[] = [
   {
     name: "header-append",
-    sdk: { name: "SDK", load: () => started("examples/header-append/build/release.wasm", { rootId: "header-append", pluginConfig: appendConfig }) },
-    floor: { name: "floor", load: () => started(compileWat("floor.wat", headerAppendFloorWat(appendConfig)), { pluginConfig: appendConfig }) },
+    sdk: single("SDK", () => "examples/header-append/build/release.wasm", { rootId: "header-append", pluginConfig: appendConfig }, plainStream(REQUEST)),
+    floor: single("floor", () => compileWat("floor.wat", headerAppendFloorWat(appendConfig)), { pluginConfig: appendConfig }, plainStream(REQUEST)),
+    emptyShape: plainStream(REQUEST),
   },
   {
     name: "header-authorization",
-    sdk: { name: "SDK", load: () => started("examples/header-authorization/build/release.wasm", { rootId: "header-authorization" }) },
-    floor: {
-      name: "floor",
-      load: () => started(compileWat("floor.wat", headerAuthorizationFloorWat("allow", "true", 403, "Forbidden by header-authorization Wasm plugin", "denied")), {}),
-    },
+    sdk: single("SDK", () => "examples/header-authorization/build/release.wasm", { rootId: "header-authorization" }, plainStream(REQUEST)),
+    floor: single(
+      "floor",
+      () => compileWat("floor.wat", headerAuthorizationFloorWat("allow", "true", 403, "Forbidden by header-authorization Wasm plugin", "denied")),
+      {},
+      plainStream(REQUEST),
+    ),
+    emptyShape: plainStream(REQUEST),
+  },
+  {
+    name: "basic-auth",
+    sdk: single("SDK", () => "examples/basic-auth/build/release.wasm", { rootId: "basic-auth", pluginConfig: exampleConfig("basic-auth") }, plainStream(BASIC_AUTH_REQUEST)),
+    floor: single(
+      "floor",
+      () => compileWat("floor.wat", basicAuthFloorWat(["GET", "POST"], "/productpage", ["Basic b2s6dGVzdA==", "Basic YWRtaW4zOmFkbWluMw=="], 'Basic realm="istio"')),
+      {},
+      plainStream(BASIC_AUTH_REQUEST),
+    ),
+    emptyShape: plainStream(BASIC_AUTH_REQUEST),
+  },
+  {
+    name: "ext-authz",
+    sdk: extAuthz("SDK", () => "examples/ext-authz/build/release.wasm", { rootId: "ext-authz", pluginConfig: exampleConfig("ext-authz") }),
+    floor: extAuthz(
+      "floor",
+      () =>
+        compileWat(
+          "floor.wat",
+          extAuthzFloorWat(
+            EXT_AUTHZ_CLUSTER,
+            [[":method", "GET"], [":path", "/check/productpage"], [":authority", "ext-authz.auth.svc.cluster.local"], ["authorization", "Bearer abc"], ["x-user", "ann"]],
+            200,
+            "x-auth-user",
+            "ann@example.com",
+          ),
+        ),
+      {},
+    ),
+    emptyShape: plainStream(EXT_AUTHZ_REQUEST),
+  },
+  {
+    name: "rate-limit",
+    sdk: single("SDK", () => "examples/rate-limit/build/release.wasm", { rootId: "rate-limit", pluginConfig: rateLimitConfig }, plainStream(RATE_LIMIT_REQUEST)),
+    floor: single("floor", () => compileWat("floor.wat", rateLimitFloorWat("x-auth-user", "rate-limit/h:", 1_000_000_000)), {}, plainStream(RATE_LIMIT_REQUEST)),
+    emptyShape: plainStream(RATE_LIMIT_REQUEST),
+  },
+  {
+    name: "request-stats",
+    sdk: requestStats("SDK", () => "examples/request-stats/build/release.wasm", () => "examples/request-stats/build/release.wasm", ["request-stats", "request-stats-aggregator"]),
+    floor: requestStats(
+      "floor",
+      () => compileWat("worker.wat", requestStatsWorkerFloorWat("request-stats", "request-stats-aggregator")),
+      () => compileWat("aggregator.wat", requestStatsAggregatorFloorWat("request-stats")),
+      ["", ""],
+    ),
+    emptyShape: plainStream(REQUEST),
   },
 ];
-const empty: Subject = { name: "empty", load: () => started(compileWat("empty.wat", emptyModuleWat()), {}) };
+/** A module whose callbacks return at once, driven like the example's stream. */
+const empty = (shape: StreamShape): Subject => ({ name: "empty", load: async () => loaded(await started(compileWat("empty.wat", emptyModuleWat()), {}), shape) });
 
-/** One full stream: request headers, response headers with end of stream (log, done, delete follow). */
-function oneStream(host: Host): void {
-  const stream = host.newHttpStream();
-  stream.sendRequestHeaders(REQUEST, true);
-  stream.sendResponseHeaders(RESPONSE, true);
-  if (!stream.completed) throw new Error("the stream did not complete");
-}
-
-function nsPerStream(host: Host, streams: number): number {
+function nsPerStream(subject: Loaded, streams: number): number {
   const start = process.hrtime.bigint();
-  for (let i = 0; i < streams; i++) oneStream(host);
+  for (let i = 0; i < streams; i++) subject.run();
   return Number(process.hrtime.bigint() - start) / streams;
 }
 
@@ -107,23 +288,19 @@ async function costs(subjects: Subject[]): Promise<{ medians: number[]; ratio(a:
   return { medians: samples.map(median), ratio };
 }
 
-/** Linear memory after `total` streams, run one at a time or `open` at a time. */
-async function memoryOver(subject: Subject, total: number, open: number): Promise<{ after1k: number; afterAll: number }> {
-  const host = await subject.load();
-  let after1k = 0;
+/** Linear memory (of each VM of the subject) after 1,000 and after `total` streams, run one at a time or `open` at a time. */
+async function memoryOver(subject: Subject, total: number, open: number): Promise<{ label: string; after1k: number; afterAll: number }[]> {
+  const loadedSubject = await subject.load();
+  let after1k: [string, number][] = [];
   let done = 0;
   while (done < total) {
-    const batch = [];
-    for (let i = 0; i < open; i++) {
-      const stream = host.newHttpStream();
-      stream.sendRequestHeaders(REQUEST, true);
-      batch.push(stream);
-    }
-    for (const stream of batch) stream.sendResponseHeaders(RESPONSE, true);
+    const finishers = [];
+    for (let i = 0; i < open; i++) finishers.push(loadedSubject.open());
+    for (const finish of finishers) finish();
     done += open;
-    if (done === 1_000) after1k = host.memoryBytes;
+    if (done === 1_000) after1k = loadedSubject.memory();
   }
-  return { after1k, afterAll: host.memoryBytes };
+  return loadedSubject.memory().map(([label, afterAll], i) => ({ label, after1k: after1k[i]![1], afterAll }));
 }
 
 const results: Record<string, unknown> = { quick, streamsForCost: COST_STREAMS, streamsForMemory: MEMORY_STREAMS };
@@ -140,7 +317,7 @@ for (const example of examples) {
 
 lines.push("", `## Cost of one full stream in the mock host (${COST_ROUNDS} interleaved rounds of ${COST_STREAMS} streams; ratios are medians of per-round ratios)`);
 for (const example of examples) {
-  const { medians, ratio } = await costs([example.sdk, example.floor, empty]);
+  const { medians, ratio } = await costs([example.sdk, example.floor, empty(example.emptyShape)]);
   const [sdk, floor, none] = medians;
   const overhead = ratio(0, 1);
   const hostCost = ratio(1, 2);
@@ -155,12 +332,13 @@ for (const example of examples) {
 lines.push("", `## Linear memory after 1,000 and after ${MEMORY_STREAMS.toLocaleString("en")} streams`);
 for (const example of examples) {
   for (const open of [1, OPEN_AT_ONCE]) {
-    const { after1k, afterAll } = await memoryOver(example.sdk, MEMORY_STREAMS, open);
-    results[`${example.name}.memory.open${open}`] = { after1k, afterAll };
-    lines.push(
-      `${example.name}, ${open === 1 ? "one stream at a time" : `${open} streams open at once`}: ${kib(after1k)} → ${kib(afterAll)}` +
-        ` (${(afterAll / after1k).toFixed(2)}×, target 1.00×: ${afterAll === after1k ? "met" : "MISSED"})`,
-    );
+    for (const { label, after1k, afterAll } of await memoryOver(example.sdk, MEMORY_STREAMS, open)) {
+      results[`${example.name}.memory.open${open}${label ? `.${label.split(" ")[0]}` : ""}`] = { after1k, afterAll };
+      lines.push(
+        `${example.name}${label ? ` (${label})` : ""}, ${open === 1 ? "one stream at a time" : `${open} streams open at once`}: ${kib(after1k)} → ${kib(afterAll)}` +
+          ` (${(afterAll / after1k).toFixed(2)}×, target 1.00×: ${afterAll === after1k ? "met" : "MISSED"})`,
+      );
+    }
   }
 }
 

@@ -3,9 +3,10 @@
 // small (the incremental runtime adds ~11 KB to a filter). Collection is only safe when
 // no AssemblyScript frame is live: at the entry of a host callback. A collection costs
 // time proportional to the live heap, so it runs once per max(64, live streams)
-// finished streams (amortized O(1) per stream, also with thousands open at once) or
-// after 1 MiB of host data (large bodies) was handed to the plugin, whichever is first.
-// Memory therefore stays flat however many streams a VM serves.
+// finished streams (amortized O(1) per stream, also with thousands open at once; root
+// callbacks such as ticks and queue notifications count as streams here) or after 1 MiB
+// of host data (large bodies) was handed to the plugin, whichever is first. Memory
+// therefore stays flat however many streams or root events a VM serves.
 
 const MIN_STREAMS_BETWEEN_COLLECTIONS: u32 = 64;
 const HOST_BYTES_BETWEEN_COLLECTIONS: usize = 1 << 20;
@@ -21,6 +22,17 @@ export function streamOpened(): void {
 
 export function streamFinished(): void {
   if (liveStreams > 0) liveStreams--;
+  finishedSinceCollection++;
+}
+
+/**
+ * A callback outside any stream (a tick, a queue notification, a callout answer, a
+ * foreign-function call) counts toward the budget like a finished stream. Without it a
+ * VM that serves only such callbacks (a singleton draining a queue, a root polling on
+ * ticks) collected only after 1 MiB of host data, however much it allocated itself: an
+ * aggregator dequeuing 30-byte events grew to 16 MiB, and one ticking as well without end.
+ */
+export function rootCallback(): void {
   finishedSinceCollection++;
 }
 

@@ -1,0 +1,233 @@
+// ext-authz: asks an HTTP authorization service about every request, as Envoy's ext_authz
+// filter does in HTTP mode. The request pauses; the service gets the request's method, its
+// path after `path_prefix`, and the configured request headers. A 2xx answer resumes the
+// request (with the configured headers of the answer copied onto it); any other answer
+// below 500 goes back to the client (status, body, configured headers); a 5xx answer, a
+// reset or the timeout fails closed with `status_on_error` (403, Envoy's default).
+//   {"cluster": "outbound|8000||ext-authz.auth.svc.cluster.local", "path_prefix": "/check",
+//    "timeout_ms": 200, "request_headers": ["authorization", "x-user"],
+//    "upstream_headers": ["x-auth-user"], "client_headers": ["www-authenticate"]}
+import {
+  Configuration, Counter, FilterHeadersStatus, Header, HttpCallResponse, HttpContext, isValidHeaderName, JsonValue,
+  lastResult, log, LogLevel, registerRootContext, resultName, RootContext,
+} from "proxy-wasm-as/assembly";
+export * from "proxy-wasm-as/assembly/exports";
+
+// Envoy's ext_authz stats, as wasmcustom.ext_authz.*.
+const okCount = new Counter("ext_authz.ok");
+const deniedCount = new Counter("ext_authz.denied");
+const errorCount = new Counter("ext_authz.error");
+
+class Settings {
+  cluster: string = "";
+  authority: string = "";
+  pathPrefix: string = "";
+  timeoutMs: u32 = 200;
+  requestHeaders: Array<string> = new Array<string>();
+  upstreamHeaders: Array<string> = new Array<string>();
+  clientHeaders: Array<string> = new Array<string>();
+  statusOnError: u32 = 403;
+}
+
+class ExtAuthzRoot extends RootContext {
+  settings: Settings = new Settings();
+  /** A refused callout (a misnamed cluster) is logged once per configuration, not per request. */
+  warnedRefusal: bool = false;
+
+  onConfigure(pluginConfigurationSize: u32): bool {
+    const settings = new Settings();
+    const problem = parseConfiguration(this.pluginConfiguration, settings);
+    if (problem.length > 0) {
+      log.error("ext-authz: " + problem);
+      return false;
+    }
+    this.settings = settings;
+    this.warnedRefusal = false;
+    // Define the stats now, so they show as 0 before the first request.
+    okCount.define();
+    deniedCount.define();
+    errorCount.define();
+    return true;
+  }
+
+  createHttpContext(contextId: u32): HttpContext {
+    return new ExtAuthz(contextId, this, this.settings);
+  }
+}
+
+class ExtAuthz extends HttpContext {
+  constructor(contextId: u32, root: RootContext, private settings: Settings) {
+    super(contextId, root);
+  }
+
+  onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
+    const settings = this.settings;
+    const method = this.requestHeaders.get(":method");
+    const path = this.requestHeaders.get(":path");
+    const check = new Array<Header>();
+    check.push(new Header(":method", method !== null ? method : "GET"));
+    check.push(new Header(":path", settings.pathPrefix + (path !== null ? path : "/")));
+    check.push(new Header(":authority", settings.authority));
+    // The configured headers in configuration order, each with every value it has.
+    const names = settings.requestHeaders;
+    for (let i = 0; i < names.length; i++) {
+      const values = this.requestHeaders.getAll(names[i]);
+      for (let j = 0; j < values.length; j++) check.push(new Header(names[i], values[j]));
+    }
+    const token = this.dispatchHttpCall(settings.cluster, check, "", settings.timeoutMs);
+    if (token == 0) {
+      const refusal = resultName(lastResult());
+      const root = this.root as ExtAuthzRoot;
+      if (!root.warnedRefusal) {
+        root.warnedRefusal = true;
+        log.warn("ext-authz: Envoy refused the call to cluster \"" + settings.cluster + "\" (" + refusal +
+          (refusal == "BadArgument" ? ": no such cluster?" : "") + "); requests fail closed with " +
+          settings.statusOnError.toString() + " (logged once)");
+      }
+      return this.fail("Envoy refused the call (" + refusal + ")");
+    }
+    // Paused: Envoy holds the request (and buffers its body) until the answer.
+    return FilterHeadersStatus.StopIteration;
+  }
+
+  onHttpCallResponse(response: HttpCallResponse): void {
+    if (response.failed) {
+      this.fail("the call failed (" + resultName(response.failureStatus) + ")");
+      return;
+    }
+    const status = response.statusCode;
+    if (status == 0 || status >= 500) {
+      // Envoy's own timeout reply is a 504; like ext_authz, any 5xx is the service's failure.
+      this.fail("the service answered " + status.toString());
+      return;
+    }
+    if (status >= 200 && status < 300) {
+      okCount.increment();
+      const names = this.settings.upstreamHeaders;
+      for (let i = 0; i < names.length; i++) {
+        const values = response.headers.getAll(names[i]);
+        if (values.length == 0) continue;
+        // The service's value replaces whatever the client sent under that name.
+        this.requestHeaders.remove(names[i]);
+        for (let j = 0; j < values.length; j++) this.requestHeaders.add(names[i], values[j]);
+      }
+      this.continueRequest();
+      return;
+    }
+    deniedCount.increment();
+    const headers = new Array<Header>();
+    const names = this.settings.clientHeaders;
+    for (let i = 0; i < names.length; i++) {
+      const values = response.headers.getAll(names[i]);
+      for (let j = 0; j < values.length; j++) headers.push(new Header(names[i], values[j]));
+    }
+    if (log.enabled(LogLevel.Debug)) log.debug("ext-authz: denied: the service answered " + status.toString());
+    this.sendLocalResponse(status, response.body.bytes(), headers, "ext_authz_denied");
+  }
+
+  /** Fail closed: `status_on_error`, no body, Envoy's details for an ext_authz error. */
+  private fail(why: string): FilterHeadersStatus {
+    errorCount.increment();
+    if (log.enabled(LogLevel.Debug)) log.debug("ext-authz: failing closed with " + this.settings.statusOnError.toString() + ": " + why);
+    this.sendLocalResponse(this.settings.statusOnError, "", [], "ext_authz_error");
+    return FilterHeadersStatus.StopIteration;
+  }
+}
+
+const FIELDS = "cluster, authority, path_prefix, timeout_ms, request_headers, upstream_headers, client_headers, status_on_error";
+
+/** Reads the configuration into `settings`; returns what is wrong with it, or "". */
+function parseConfiguration(configuration: Configuration, settings: Settings): string {
+  if (configuration.isEmpty) return "the configuration is empty: it needs at least \"cluster\"";
+  const parsed = configuration.json();
+  const value = parsed.value;
+  if (value === null) return "the configuration is not valid JSON: " + parsed.error;
+  if (!value.isObject) return "the configuration must be a JSON object with the fields " + FIELDS + ", not " + value.typeName();
+  const names = value.keys();
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const field = value.get(name)!;
+    if (name == "cluster" || name == "authority" || name == "path_prefix") {
+      if (!field.isString) return "\"" + name + "\" must be a string, not " + field.typeName();
+      const text = field.asString();
+      if (name == "cluster") {
+        if (text.length == 0) return "\"cluster\" must not be empty";
+        settings.cluster = text;
+      } else if (name == "authority") {
+        if (!isAuthority(text)) return "\"authority\": \"" + text + "\" is not a host name (with an optional port)";
+        settings.authority = text;
+      } else {
+        if (!isPathPrefix(text)) return "\"path_prefix\" must start with \"/\" and have no \"?\", \"#\", spaces or control characters";
+        settings.pathPrefix = text;
+      }
+    } else if (name == "timeout_ms") {
+      const ms = field.asNumber();
+      if (!field.isNumber || ms != Math.floor(ms) || ms < 1 || ms > 60000) return "\"timeout_ms\" must be a whole number of milliseconds from 1 to 60000";
+      settings.timeoutMs = <u32>ms;
+    } else if (name == "status_on_error") {
+      const status = field.asNumber();
+      if (!field.isNumber || status != Math.floor(status) || status < 200 || status > 599) return "\"status_on_error\" must be an HTTP status code from 200 to 599";
+      settings.statusOnError = <u32>status;
+    } else if (name == "request_headers" || name == "upstream_headers" || name == "client_headers") {
+      const list = name == "request_headers" ? settings.requestHeaders : name == "upstream_headers" ? settings.upstreamHeaders : settings.clientHeaders;
+      const problem = parseHeaderNames(name, field, list);
+      if (problem.length > 0) return problem;
+    } else {
+      return "unknown field \"" + name + "\" (the fields are " + FIELDS + ")";
+    }
+  }
+  if (settings.cluster.length == 0) return "\"cluster\" is missing: name the Envoy cluster of the authorization service";
+  if (settings.authority.length == 0) settings.authority = defaultAuthority(settings.cluster);
+  return "";
+}
+
+/** A list of header names, stored lower-case (Envoy's header maps are). */
+function parseHeaderNames(name: string, field: JsonValue, list: Array<string>): string {
+  if (!field.isArray) return "\"" + name + "\" must be a list of header names, not " + field.typeName();
+  const items = field.asArray();
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (!item.isString) return "\"" + name + "\"[" + i.toString() + "] must be a string, not " + item.typeName();
+    if (!isValidHeaderName(item.asString())) return "\"" + name + "\": \"" + item.asString() + "\" is not a valid HTTP header name";
+    list.push(lowerAscii(item.asString()));
+  }
+  return "";
+}
+
+/** Istio names clusters "outbound|<port>|<subset>|<host>": the host is the authority; any other name is used as it is. */
+function defaultAuthority(cluster: string): string {
+  const bar = cluster.lastIndexOf("|");
+  return bar >= 0 ? cluster.substring(bar + 1) : cluster;
+}
+
+function isAuthority(text: string): bool {
+  if (text.length == 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) ||
+      c == 0x2d || c == 0x2e || c == 0x3a || c == 0x5b || c == 0x5d || c == 0x5f;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function isPathPrefix(text: string): bool {
+  if (text.length == 0) return true;
+  if (text.charCodeAt(0) != 0x2f) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 0x20 || c == 0x7f || c == 0x3f || c == 0x23) return false;
+  }
+  return true;
+}
+
+function lowerAscii(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 32 : c);
+  }
+  return out;
+}
+
+registerRootContext((contextId: u32) => new ExtAuthzRoot(contextId), "ext-authz");

@@ -1,0 +1,200 @@
+// rate-limit: a token bucket per client, shared by every worker VM of the proxy through
+// shared data. The key is a configured request header (e.g. one an authentication filter
+// set) or, without it, the client's address. Each request takes a token; an empty bucket
+// gets 429 with `retry-after`. Ticks refill the buckets: `tokens_per_fill` every
+// `fill_interval_ms`, up to `max_tokens` (Envoy's local rate limit, across workers).
+//   {"max_tokens": 100, "tokens_per_fill": 100, "fill_interval_ms": 60000, "key_header": "x-auth-user"}
+//
+// Each bucket is one shared-data entry "<tokens> <fill>": `fill` is the start of the fill
+// period the tokens were counted for (ms since the epoch, a multiple of the interval). A
+// request refills it lazily to the worker's current period, takes a token and writes it
+// back with compare-and-swap, so workers that race never lose or double a refill; on
+// CasMismatch it reads again.
+import {
+  Configuration, Counter, currentTimeMilliseconds, FilterHeadersStatus, Header, HttpContext, isValidHeaderName, log, LogLevel,
+  properties, registerRootContext, RootContext, sharedData, WasmResult, resultName,
+} from "proxy-wasm-as/assembly";
+export * from "proxy-wasm-as/assembly/exports";
+
+const allowedCount = new Counter("rate_limit.allowed");
+const limitedCount = new Counter("rate_limit.limited");
+const casRetryCount = new Counter("rate_limit.cas_retries");
+
+/** Read-modify-write attempts per request before giving up (and letting the request through). */
+const MAX_ATTEMPTS = 16;
+
+class Settings {
+  maxTokens: u64 = 0;
+  tokensPerFill: u64 = 0;
+  fillIntervalMs: u32 = 0;
+  keyHeader: string = "";
+}
+
+class RateLimitRoot extends RootContext {
+  settings: Settings = new Settings();
+  /** Shared-data keys are "<plugin name>/<client key>": two rate-limit plugins in one proxy keep their own buckets. */
+  keyPrefix: string = "";
+  /**
+   * The start of the fill period this worker has reached (advanced by ticks), in ms since
+   * the epoch: milliseconds, not a period number, so buckets stay comparable when a new
+   * configuration changes the interval.
+   */
+  fill: u64 = 0;
+  /** When this worker's next tick refills, in ms since the epoch (for retry-after). */
+  nextFillMs: u64 = 0;
+
+  onConfigure(pluginConfigurationSize: u32): bool {
+    const settings = new Settings();
+    const problem = parseConfiguration(this.pluginConfiguration, settings);
+    if (problem.length > 0) {
+      log.error("rate-limit: " + problem);
+      return false;
+    }
+    const name = properties.getString("plugin_name");
+    this.settings = settings;
+    this.keyPrefix = (name !== null ? name : "") + "/";
+    allowedCount.define();
+    limitedCount.define();
+    casRetryCount.define();
+    this.setTickPeriod(settings.fillIntervalMs);
+    this.advance();
+    return true;
+  }
+
+  onTick(): void {
+    this.advance();
+  }
+
+  /** Moves this worker to the fill period of the wall clock: the next request of each key refills its bucket. */
+  private advance(): void {
+    const now = currentTimeMilliseconds();
+    const interval = <u64>this.settings.fillIntervalMs;
+    const fill = now / interval * interval;
+    if (fill > this.fill) this.fill = fill;
+    this.nextFillMs = now + interval;
+  }
+
+  createHttpContext(contextId: u32): HttpContext {
+    return new RateLimit(contextId, this);
+  }
+}
+
+class RateLimit extends HttpContext {
+  onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
+    const root = this.root as RateLimitRoot;
+    const settings = root.settings;
+    const key = root.keyPrefix + this.clientKey(settings.keyHeader);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const entry = sharedData.get(key);
+      let tokens = settings.maxTokens;
+      let fill = root.fill;
+      let cas: u32 = 0;
+      if (entry !== null) {
+        cas = entry.cas;
+        const bucket = entry.text();
+        const space = bucket.indexOf(" ");
+        if (space > 0) {
+          tokens = U64.parseInt(bucket.substring(0, space));
+          fill = U64.parseInt(bucket.substring(space + 1));
+        }
+        if (tokens > settings.maxTokens) tokens = settings.maxTokens; // the configuration may have lowered it
+        // Periods this bucket missed (never backwards: another worker may be a tick ahead).
+        if (root.fill > fill) {
+          // 0 only after the interval changed, within the first new period.
+          const missed = (root.fill - fill) / <u64>settings.fillIntervalMs;
+          // missed < max_tokens ≤ 10^9 here, so the product fits.
+          tokens = missed >= settings.maxTokens ? settings.maxTokens : min(settings.maxTokens, tokens + missed * settings.tokensPerFill);
+          fill = root.fill;
+        }
+      }
+      if (tokens == 0) return this.limit(root, key);
+      // A new key is created whatever cas says: two workers creating it at once may each count from full.
+      const result = sharedData.set(key, (tokens - 1).toString() + " " + fill.toString(), cas);
+      if (result == WasmResult.Ok) {
+        allowedCount.increment();
+        return FilterHeadersStatus.Continue;
+      }
+      if (result != WasmResult.CasMismatch) {
+        log.warn("rate-limit: cannot store the bucket (" + resultName(result) + "); letting the request through");
+        allowedCount.increment();
+        return FilterHeadersStatus.Continue;
+      }
+      // Another worker wrote the bucket between our read and write: read it again.
+      casRetryCount.increment();
+    }
+    if (log.enabled(LogLevel.Debug)) log.debug("rate-limit: bucket \"" + key + "\" still contended after " + MAX_ATTEMPTS.toString() + " attempts; letting the request through");
+    allowedCount.increment();
+    return FilterHeadersStatus.Continue;
+  }
+
+  /** The configured header's value, else the client's address without its port. */
+  private clientKey(header: string): string {
+    if (header.length > 0) {
+      const value = this.requestHeaders.get(header);
+      if (value !== null && value.length > 0) return "h:" + value;
+    }
+    const address = properties.getString("source.address");
+    return "a:" + (address !== null ? withoutPort(address) : "");
+  }
+
+  private limit(root: RateLimitRoot, key: string): FilterHeadersStatus {
+    limitedCount.increment();
+    // Whole seconds until this worker's next refill, rounded up (RFC 9110 delay-seconds).
+    const now = currentTimeMilliseconds();
+    const waitMs = root.nextFillMs > now ? root.nextFillMs - now : 0;
+    const seconds = waitMs == 0 ? 1 : (waitMs + 999) / 1000;
+    if (log.enabled(LogLevel.Debug)) log.debug("rate-limit: 429 for \"" + key + "\": no token left; retry after " + seconds.toString() + " s");
+    this.sendLocalResponse(429, "Too Many Requests", [new Header("retry-after", seconds.toString())], "rate_limited");
+    return FilterHeadersStatus.StopIteration;
+  }
+}
+
+/** "10.0.0.1:5000" → "10.0.0.1", "[::1]:5000" → "::1". */
+function withoutPort(address: string): string {
+  if (address.startsWith("[")) {
+    const end = address.indexOf("]");
+    return end > 0 ? address.substring(1, end) : address;
+  }
+  const colon = address.lastIndexOf(":");
+  return colon > 0 && address.indexOf(":") == colon ? address.substring(0, colon) : address;
+}
+
+const FIELDS = "max_tokens, tokens_per_fill, fill_interval_ms, key_header";
+
+/** Reads the configuration into `settings`; returns what is wrong with it, or "". */
+function parseConfiguration(configuration: Configuration, settings: Settings): string {
+  if (configuration.isEmpty) return "the configuration is empty: it needs max_tokens and fill_interval_ms";
+  const parsed = configuration.json();
+  const value = parsed.value;
+  if (value === null) return "the configuration is not valid JSON: " + parsed.error;
+  if (!value.isObject) return "the configuration must be a JSON object with the fields " + FIELDS + ", not " + value.typeName();
+  const names = value.keys();
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const field = value.get(name)!;
+    if (name == "key_header") {
+      if (!field.isString) return "\"key_header\" must be a string, not " + field.typeName();
+      if (!isValidHeaderName(field.asString())) return "\"key_header\": \"" + field.asString() + "\" is not a valid HTTP header name";
+      settings.keyHeader = field.asString();
+      continue;
+    }
+    if (name != "max_tokens" && name != "tokens_per_fill" && name != "fill_interval_ms") {
+      return "unknown field \"" + name + "\" (the fields are " + FIELDS + ")";
+    }
+    const n = field.asNumber();
+    const limit: f64 = name == "fill_interval_ms" ? 86_400_000 : 1_000_000_000;
+    if (!field.isNumber || n != Math.floor(n) || n < 1 || n > limit) {
+      return "\"" + name + "\" must be a whole number from 1 to " + (<u64>limit).toString();
+    }
+    if (name == "max_tokens") settings.maxTokens = <u64>n;
+    else if (name == "tokens_per_fill") settings.tokensPerFill = <u64>n;
+    else settings.fillIntervalMs = <u32>n;
+  }
+  if (settings.maxTokens == 0) return "\"max_tokens\" is missing";
+  if (settings.fillIntervalMs == 0) return "\"fill_interval_ms\" is missing";
+  // Envoy's default: a fill tops the bucket up.
+  if (settings.tokensPerFill == 0) settings.tokensPerFill = settings.maxTokens;
+  return "";
+}
+
+registerRootContext((contextId: u32) => new RateLimitRoot(contextId), "rate-limit");
