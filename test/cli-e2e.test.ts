@@ -6,6 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { npmChildEnv } from "../cli/child-env.js";
 import { readFile } from "node:fs/promises";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,7 +26,7 @@ function run(command: string, args: string[], cwd: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     // Without NODE_TEST_CONTEXT: the project's own `node --test` would otherwise think it is
     // nested in this test run and skip its files.
-    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const { NODE_TEST_CONTEXT: _, ...env } = npmChildEnv();
     const child = spawn(command, args, { cwd, env: { ...env, npm_config_update_notifier: "false" }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     let stdout = "";

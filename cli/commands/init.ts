@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
+import { npmChildEnv } from "../child-env.js";
 import { CliError, ExitCode } from "../errors.js";
 import { prepareSdkDependency } from "../init/sdk-dependency.js";
 import { renderTemplates, type ProjectFile } from "../init/templates.js";
@@ -116,7 +117,7 @@ function wasmPluginFile(k8sName: string, rootId: string, files: ProjectFile[]): 
 
 function npm(args: string[], cwd: string): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn("npm", args, { cwd, stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn("npm", args, { cwd, stdio: ["ignore", "inherit", "inherit"], env: npmChildEnv() });
     child.on("error", (error) => reject(new CliError(`cannot run npm: ${error.message}`, ExitCode.Failure, "Install Node.js with npm, or run npm install yourself.")));
     child.on("exit", (code) => (code === 0 ? resolvePromise() : reject(new CliError(`npm ${args[0]} failed (exit ${code}) in ${cwd}`, ExitCode.Failure, "The project was created; fix the npm problem above and run npm install there."))));
   });

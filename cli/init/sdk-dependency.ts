@@ -3,6 +3,7 @@
 // `npm pack`), so the project installs the same SDK on every machine, offline of this
 // checkout. The dependency is then "file:vendor/<tarball>".
 import { execFile } from "node:child_process";
+import { npmChildEnv } from "../child-env.js";
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
@@ -38,7 +39,7 @@ export async function prepareSdkDependency(from: string | undefined, stagingDir:
   let stdout: string;
   try {
     // --ignore-scripts: packing must not rebuild (and so write into) someone else's checkout.
-    ({ stdout } = await run("npm", ["pack", from, "--ignore-scripts", "--json", "--pack-destination", vendor], { cwd: stagingDir, maxBuffer: 16 * 1024 * 1024 }));
+    ({ stdout } = await run("npm", ["pack", from, "--ignore-scripts", "--json", "--pack-destination", vendor], { cwd: stagingDir, maxBuffer: 16 * 1024 * 1024, env: npmChildEnv() }));
   } catch (error) {
     const detail = ((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split("\n").pop();
     throw new CliError(`npm pack ${from} failed: ${detail}`, ExitCode.Failure, "Check that npm is installed and that the directory is a proxy-wasm-as checkout.");

@@ -4,6 +4,7 @@
 // temporary directory and built there with the package's own rollup config first. Tests of
 // `pwas init --from <tarball>` thus always exercise the CLI and mock host as they are now.
 import { execFile } from "node:child_process";
+import { npmChildEnv } from "../../cli/child-env.js";
 import { cp, mkdtemp, readdir, readFile, stat, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +24,7 @@ export function checkoutTarball(): Promise<string> {
   packed ??= (async () => {
     const work = await mkdtemp(join(tmpdir(), "pwas-pack-"));
     const from = (await bundlesAreFresh()) ? REPO_ROOT : await stageAndBuild(work);
-    const { stdout } = await run("npm", ["pack", from, "--ignore-scripts", "--json", "--pack-destination", work], { cwd: work, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run("npm", ["pack", from, "--ignore-scripts", "--json", "--pack-destination", work], { cwd: work, maxBuffer: 64 * 1024 * 1024, env: npmChildEnv() });
     const [{ filename }] = JSON.parse(stdout) as { filename: string }[];
     return join(work, filename.split("/").pop()!);
   })();
