@@ -3,7 +3,7 @@
 // them in reverse (encoders). Each plugin is a mock-host HttpStream; the chain moves
 // whatever a filter has let through to the next one ("pump"), so pauses, buffering,
 // local replies and resumes from callouts all work as they do in one filter.
-import type { HttpStream } from "../../runtime-mock/index.js";
+import type { HttpMessage, HttpStream } from "../../runtime-mock/index.js";
 
 export type Pairs = [string, string][];
 
@@ -25,6 +25,42 @@ class Cursor {
   bodyOffset = 0;
   trailers = false;
   ended = false;
+}
+
+/** Where one filter's output goes: the next filter, or the upstream / the client. */
+interface Receiver {
+  headers(headers: Pairs, endOfStream: boolean): void;
+  data(chunk: Uint8Array, endOfStream: boolean): void;
+  trailers(trailers: Pairs): void;
+}
+
+/** Hands on what `out` let through since `cursor`; returns whether anything moved. */
+function move(out: HttpMessage, cursor: Cursor, to: Receiver): boolean {
+  let moved = false;
+  if (out.headersForwarded && !cursor.headers) {
+    cursor.headers = true;
+    moved = true;
+    const endsHere = out.endStreamForwarded && out.bodyLength === 0 && !out.trailersForwarded;
+    if (endsHere) cursor.ended = true;
+    to.headers(out.headers.pairs(), endsHere);
+  }
+  if (!cursor.headers || cursor.ended) return moved;
+  const bodyLength = out.bodyLength;
+  const endsWithBody = out.endStreamForwarded && !out.trailersForwarded;
+  if (bodyLength > cursor.bodyOffset || (endsWithBody && !cursor.ended)) {
+    const chunk = out.bodyFrom(cursor.bodyOffset);
+    cursor.bodyOffset = bodyLength;
+    if (endsWithBody) cursor.ended = true;
+    moved = true;
+    to.data(chunk, endsWithBody);
+  }
+  if (out.trailersForwarded && !cursor.trailers) {
+    cursor.trailers = true;
+    cursor.ended = true;
+    moved = true;
+    to.trailers(out.trailers?.pairs() ?? []);
+  }
+  return moved;
 }
 
 interface Link {
@@ -136,82 +172,34 @@ export class RequestChain {
 
   /** Filter i's forwarded request goes to filter i+1, or upstream from the last filter. */
   private moveRequest(i: number): boolean {
-    const link = this.links[i];
-    const stream = link.stream;
+    const stream = this.links[i].stream;
     if (!stream) return false;
-    const out = stream.request;
-    const cursor = link.request;
-    const isLast = i === this.links.length - 1;
-    let moved = false;
-    if (out.headersForwarded && !cursor.headers) {
-      cursor.headers = true;
-      moved = true;
-      const endsHere = out.endStreamForwarded && out.bodyLength === 0 && !out.trailersForwarded;
-      if (endsHere) cursor.ended = true;
-      if (isLast) this.sink.upstreamHeaders(out.headers.pairs(), endsHere);
-      else this.stream(i + 1).sendRequestHeaders(out.headers.pairs(), endsHere);
-    }
-    if (!cursor.headers || cursor.ended) return moved;
-    const bodyLength = out.bodyLength;
-    const endsWithBody = out.endStreamForwarded && !out.trailersForwarded;
-    if (bodyLength > cursor.bodyOffset || (endsWithBody && !cursor.ended)) {
-      const chunk = out.bodyFrom(cursor.bodyOffset);
-      cursor.bodyOffset = bodyLength;
-      if (endsWithBody) cursor.ended = true;
-      moved = true;
-      if (isLast) this.sink.upstreamData(chunk, endsWithBody);
-      else if (!this.links[i + 1].stream?.completed) this.stream(i + 1).sendRequestBody(chunk, endsWithBody);
-    }
-    if (out.trailersForwarded && !cursor.trailers) {
-      cursor.trailers = true;
-      cursor.ended = true;
-      moved = true;
-      const trailers = out.trailers?.pairs() ?? [];
-      if (isLast) this.sink.upstreamTrailers(trailers);
-      else if (!this.links[i + 1].stream?.completed) this.stream(i + 1).sendRequestTrailers(trailers);
-    }
-    return moved;
+    const target: Receiver =
+      i === this.links.length - 1
+        ? { headers: (h, e) => this.sink.upstreamHeaders(h, e), data: (c, e) => this.sink.upstreamData(c, e), trailers: (t) => this.sink.upstreamTrailers(t) }
+        : {
+            headers: (h, e) => this.stream(i + 1).sendRequestHeaders(h, e),
+            data: (c, e) => void (this.links[i + 1].stream?.completed || this.stream(i + 1).sendRequestBody(c, e)),
+            trailers: (t) => void (this.links[i + 1].stream?.completed || this.stream(i + 1).sendRequestTrailers(t)),
+          };
+    return move(stream.request, this.links[i].request, target);
   }
 
   /** Filter i's forwarded response goes to filter i-1, or to the client from the first filter. */
   private moveResponse(i: number): boolean {
-    const link = this.links[i];
-    const stream = link.stream;
+    const stream = this.links[i].stream;
     if (!stream) return false;
-    const out = stream.response;
-    const cursor = link.response;
-    const isFirst = i === 0;
-    const previous = isFirst ? undefined : this.links[i - 1].stream;
-    const previousOpen = previous !== undefined && !previous.completed;
-    let moved = false;
-    if (out.headersForwarded && !cursor.headers) {
-      cursor.headers = true;
-      moved = true;
-      const endsHere = out.endStreamForwarded && out.bodyLength === 0 && !out.trailersForwarded;
-      if (endsHere) cursor.ended = true;
-      if (isFirst) this.sink.downstreamHeaders(out.headers.pairs(), endsHere);
-      else if (previousOpen) previous.sendResponseHeaders(out.headers.pairs(), endsHere);
-    }
-    if (!cursor.headers || cursor.ended) return this.finishIfDone(moved);
-    const bodyLength = out.bodyLength;
-    const endsWithBody = out.endStreamForwarded && !out.trailersForwarded;
-    if (bodyLength > cursor.bodyOffset || (endsWithBody && !cursor.ended)) {
-      const chunk = out.bodyFrom(cursor.bodyOffset);
-      cursor.bodyOffset = bodyLength;
-      if (endsWithBody) cursor.ended = true;
-      moved = true;
-      if (isFirst) this.sink.downstreamData(chunk, endsWithBody);
-      else if (previousOpen) previous.sendResponseBody(chunk, endsWithBody);
-    }
-    if (out.trailersForwarded && !cursor.trailers) {
-      cursor.trailers = true;
-      cursor.ended = true;
-      moved = true;
-      const trailers = out.trailers?.pairs() ?? [];
-      if (isFirst) this.sink.downstreamTrailers(trailers);
-      else if (previousOpen) previous.sendResponseTrailers(trailers);
-    }
-    return this.finishIfDone(moved);
+    const previous = i === 0 ? undefined : this.links[i - 1].stream;
+    const open = () => previous !== undefined && !previous.completed;
+    const target: Receiver =
+      i === 0
+        ? { headers: (h, e) => this.sink.downstreamHeaders(h, e), data: (c, e) => this.sink.downstreamData(c, e), trailers: (t) => this.sink.downstreamTrailers(t) }
+        : {
+            headers: (h, e) => void (open() && previous!.sendResponseHeaders(h, e)),
+            data: (c, e) => void (open() && previous!.sendResponseBody(c, e)),
+            trailers: (t) => void (open() && previous!.sendResponseTrailers(t)),
+          };
+    return this.finishIfDone(move(stream.response, this.links[i].response, target));
   }
 
   /** Once the response's end reached the client, the streams that never saw it end too. */
