@@ -23,11 +23,17 @@ function startProcess(args: string[]): Promise<Server> {
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolvePromise, reject) => {
     let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening on (http:\/\/[^\s,]+)/.exec(output);
-      if (match) resolvePromise({ url: new URL(match[1]), process: child });
-    });
+      if (!match) return;
+      // From here on the access log is drained and dropped: the load generator runs in
+      // this process and must not spend its time on the proxy's output.
+      child.stdout!.off("data", onData);
+      child.stdout!.resume();
+      resolvePromise({ url: new URL(match[1]), process: child });
+    };
+    child.stdout!.on("data", onData);
     child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code}: ${output}`)));
   });
 }

@@ -16,14 +16,16 @@ const EMPTY = new Uint8Array(0);
 /**
  * A growable byte string owned by the host (a body chunk or Envoy's buffered body).
  * Appends are kept as a list of chunks and joined only when read, so a body streamed in
- * many chunks costs linear, not quadratic, time.
+ * many chunks costs linear, not quadratic, time. It takes ownership of the arrays it is
+ * given (callers pass copies: test input and plugin memory are copied on the way in) and
+ * never changes an array in place, so sharing one between buffers is safe.
  */
 export class BodyBuffer {
   private chunks: Uint8Array[];
   private size: number;
 
   constructor(initial: Uint8Array = EMPTY) {
-    this.chunks = initial.length > 0 ? [initial.slice()] : [];
+    this.chunks = initial.length > 0 ? [initial] : [];
     this.size = initial.length;
   }
 
@@ -42,13 +44,13 @@ export class BodyBuffer {
 
   append(more: Uint8Array): void {
     if (more.length === 0) return;
-    this.chunks.push(more.slice());
+    this.chunks.push(more);
     this.size += more.length;
   }
 
   prepend(more: Uint8Array): void {
     if (more.length === 0) return;
-    this.chunks.unshift(more.slice());
+    this.chunks.unshift(more);
     this.size += more.length;
   }
 

@@ -45,7 +45,6 @@ export const INLINE_HEADERS: Readonly<Record<HeaderMapKind, ReadonlySet<string>>
   responseTrailers: new Set(RESPONSE_HEADERS_AND_TRAILERS),
 };
 
-const encoder = new TextEncoder();
 
 /** Envoy's LowerCaseString: ASCII letters only. */
 const UPPER = /[A-Z]/;
@@ -70,8 +69,7 @@ export class HeaderMap {
 
   /** First value of `key`, or undefined. */
   get(key: string): string | undefined {
-    const k = this.normalize(key);
-    return this.entries.find(([name]) => name === k)?.[1];
+    return this.find(this.normalize(key))?.[1];
   }
 
   getAll(key: string): string[] {
@@ -87,7 +85,7 @@ export class HeaderMap {
   add(key: string, value: string): void {
     const k = this.normalize(key);
     if (this.isInline(k)) {
-      const existing = this.entries.find(([name]) => name === k);
+      const existing = this.find(k);
       if (existing) {
         if (value !== "") existing[1] = existing[1] === "" ? value : `${existing[1]},${value}`;
         return;
@@ -108,7 +106,7 @@ export class HeaderMap {
    */
   setInPlace(key: string, value: string): void {
     const k = this.normalize(key);
-    const existing = this.isInline(k) ? this.entries.find(([name]) => name === k) : undefined;
+    const existing = this.isInline(k) ? this.find(k) : undefined;
     if (existing) existing[1] = value;
     else this.replace(k, value);
   }
@@ -148,7 +146,7 @@ export class HeaderMap {
   /** Envoy `byteSize()`: Σ len(key) + len(value) in UTF-8 bytes (what `proxy_get_header_map_size` answers). */
   byteSize(): number {
     let total = 0;
-    for (const [k, v] of this.entries) total += encoder.encode(k).length + encoder.encode(v).length;
+    for (const [k, v] of this.entries) total += Buffer.byteLength(k, "utf8") + Buffer.byteLength(v, "utf8");
     return total;
   }
 
@@ -175,6 +173,10 @@ export class HeaderMap {
   }
 
   private addAll(init: HeaderInit): void {
+    if (Array.isArray(init)) {
+      for (let i = 0; i < init.length; i++) this.add(init[i][0], init[i][1]);
+      return;
+    }
     if (init instanceof HeaderMap || isIterable(init)) {
       for (const [k, v] of init as Iterable<readonly [string, string]>) this.add(k, v);
       return;
@@ -189,6 +191,13 @@ export class HeaderMap {
     const k = lowerCaseKey(key);
     // StaticLookupTable<RequestHeaderMap> maps the legacy "host" key onto the :authority slot.
     return k === "host" && this.kind === "requestHeaders" ? ":authority" : k;
+  }
+
+  /** The first entry of a normalized key (a plain loop: this runs for every header of every stream). */
+  private find(key: string): [string, string] | undefined {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) if (entries[i][0] === key) return entries[i];
+    return undefined;
   }
 
   private isInline(key: string): boolean {

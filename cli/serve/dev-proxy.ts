@@ -206,12 +206,31 @@ export class DevProxy {
     const noBody = requestHasNoBody(request);
     chain.requestHeaders(requestHeadersOf(request, this.authority), noBody);
     if (!noBody) {
-      request.on("data", (chunk: Buffer) => chain.requestData(new Uint8Array(chunk), false));
-      request.on("end", () => chain.requestData(new Uint8Array(0), true));
+      forwardBody(request, (chunk, end) => chain.requestData(chunk, end));
     } else {
       request.resume();
     }
   }
+}
+
+/**
+ * Passes a message's body on chunk by chunk. Like Envoy's HTTP/1 codec, the chunk that
+ * completes a content-length body carries the end of stream itself; a chunked body ends
+ * with an empty chunk when the message is complete.
+ */
+function forwardBody(message: IncomingMessage, deliver: (chunk: Uint8Array, endOfStream: boolean) => void): void {
+  const declared = message.headers["content-length"];
+  const length = declared !== undefined && message.headers["transfer-encoding"] === undefined ? Number(declared) : NaN;
+  let received = 0;
+  let ended = false;
+  message.on("data", (chunk: Buffer) => {
+    received += chunk.length;
+    ended = received === length;
+    deliver(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), ended);
+  });
+  message.on("end", () => {
+    if (!ended) deliver(new Uint8Array(0), true);
+  });
 }
 
 /**
@@ -295,8 +314,7 @@ class Exchange implements ChainSink {
       upstreamResponse.resume();
       return;
     }
-    upstreamResponse.on("data", (chunk: Buffer) => this.chain.responseData(new Uint8Array(chunk), false));
-    upstreamResponse.on("end", () => this.chain.responseData(new Uint8Array(0), true));
+    forwardBody(upstreamResponse, (chunk, end) => this.chain.responseData(chunk, end));
     upstreamResponse.on("error", () => this.reset("upstream reset"));
   }
 

@@ -6,11 +6,14 @@ const utf8 = new TextDecoder("utf-8");
 
 export class PluginMemory {
   private memory: WebAssembly.Memory | undefined;
+  /** memory.buffer, cached: reading it is costly, and a grow detaches it (byteLength 0), which is when it is read again. */
+  private cached: ArrayBuffer = new ArrayBuffer(0);
   private allocator: ((size: number) => number) | undefined;
 
   /** Binds the instance's memory and the allocator the host must use (malloc first, ABI.md §2). */
   bind(memory: WebAssembly.Memory, allocator: ((size: number) => number) | undefined): void {
     this.memory = memory;
+    this.cached = memory.buffer;
     this.allocator = allocator;
   }
 
@@ -20,7 +23,12 @@ export class PluginMemory {
 
   /** Current size of linear memory in bytes. */
   get byteLength(): number {
-    return this.memory ? this.memory.buffer.byteLength : 0;
+    return this.memory ? this.buffer.byteLength : 0;
+  }
+
+  private get buffer(): ArrayBuffer {
+    if (this.cached.byteLength === 0 && this.memory) this.cached = this.memory.buffer;
+    return this.cached;
   }
 
   private inBounds(ptr: number, len: number): boolean {
@@ -32,7 +40,7 @@ export class PluginMemory {
     ptr >>>= 0;
     len >>>= 0;
     if (!this.memory || !this.inBounds(ptr, len)) return undefined;
-    return new Uint8Array(this.memory.buffer, ptr, len).slice();
+    return new Uint8Array(this.buffer, ptr, len).slice();
   }
 
   readUtf8(ptr: number, len: number): string | undefined {
@@ -43,27 +51,27 @@ export class PluginMemory {
   readU32(ptr: number): number | undefined {
     ptr >>>= 0;
     if (!this.memory || !this.inBounds(ptr, 4)) return undefined;
-    return new DataView(this.memory.buffer).getUint32(ptr, true);
+    return new DataView(this.buffer).getUint32(ptr, true);
   }
 
   write(ptr: number, data: Uint8Array): boolean {
     ptr >>>= 0;
     if (!this.memory || !this.inBounds(ptr, data.length)) return false;
-    new Uint8Array(this.memory.buffer, ptr, data.length).set(data);
+    new Uint8Array(this.buffer, ptr, data.length).set(data);
     return true;
   }
 
   writeU32(ptr: number, value: number): boolean {
     ptr >>>= 0;
     if (!this.memory || !this.inBounds(ptr, 4)) return false;
-    new DataView(this.memory.buffer).setUint32(ptr, value >>> 0, true);
+    new DataView(this.buffer).setUint32(ptr, value >>> 0, true);
     return true;
   }
 
   writeU64(ptr: number, value: bigint): boolean {
     ptr >>>= 0;
     if (!this.memory || !this.inBounds(ptr, 8)) return false;
-    new DataView(this.memory.buffer).setBigUint64(ptr, BigInt.asUintN(64, value), true);
+    new DataView(this.buffer).setBigUint64(ptr, BigInt.asUintN(64, value), true);
     return true;
   }
 
