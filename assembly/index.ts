@@ -18,6 +18,7 @@ export { Body, requestBody, responseBody, httpCallResponseBody } from "./body";
 export { PropertyValue, PropertyEntry, properties } from "./properties";
 export { attributes } from "./attributes";
 export { Configuration, pluginConfiguration, vmConfiguration } from "./configuration";
+export { ConfigReader } from "./config-reader";
 export { JsonValue, JsonType, JsonResult, parseJson, parseJsonBytes } from "./json";
 export { BaseContext, RootContext, HttpContext, setEffectiveContext } from "./context";
 export { registerRootContext, RootContextFactory } from "./registry";

@@ -6,7 +6,7 @@
 //                          "credentials": ["ok:test", "YWRtaW4zOmFkbWluMw=="]}],
 //    "realm": "istio"}
 import {
-  Configuration, FilterHeadersStatus, Header, HttpContext, JsonValue, log, LogLevel, registerRootContext, RootContext,
+  ConfigReader, FilterHeadersStatus, Header, HttpContext, log, LogLevel, registerRootContext, RootContext,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports-http";
 
@@ -53,12 +53,9 @@ class BasicAuthRoot extends RootContext {
   settings: Settings = new Settings();
 
   onConfigure(pluginConfigurationSize: u32): bool {
-    const settings = new Settings();
-    const problem = parseConfiguration(this.pluginConfiguration, settings);
-    if (problem.length > 0) {
-      log.error("basic-auth: " + problem);
-      return false;
-    }
+    const config = new ConfigReader(this.pluginConfiguration, "with the fields " + FIELDS);
+    const settings = readSettings(config);
+    if (!config.accept("basic-auth")) return false;
     this.settings = settings;
     return true;
   }
@@ -193,90 +190,76 @@ function decodeBase64(text: string): ArrayBuffer | null {
 
 const FIELDS = "basic_auth_rules, realm";
 const RULE_FIELDS = "prefix, exact, suffix, request_methods, credentials";
+const CREDENTIALS = "\"user:password\" or its base64";
 
-/** Reads the configuration into `settings`; returns what is wrong with it, or "". */
-function parseConfiguration(configuration: Configuration, settings: Settings): string {
-  if (configuration.isEmpty) return "the configuration is empty: it needs \"basic_auth_rules\"";
-  const parsed = configuration.json();
-  const value = parsed.value;
-  if (value === null) return "the configuration is not valid JSON: " + parsed.error;
-  if (!value.isObject) return "the configuration must be a JSON object with the fields " + FIELDS + ", not " + value.typeName();
-  const names = value.keys();
-  for (let i = 0; i < names.length; i++) {
-    if (names[i] != "basic_auth_rules" && names[i] != "realm") return "unknown field \"" + names[i] + "\" (the fields are " + FIELDS + ")";
-  }
-  const realm = value.get("realm");
+/** The settings the configuration asks for; problems go to `config`. */
+function readSettings(config: ConfigReader): Settings {
+  const settings = new Settings();
+  if (config.isEmpty) config.fail("the configuration is empty: it needs \"basic_auth_rules\"");
+  config.rejectUnknown(FIELDS);
+  const realm = config.get("realm");
   if (realm !== null) {
-    if (!realm.isString || !isRealm(realm.asString())) return "\"realm\" must be a non-empty string without quotes, backslashes or control characters";
-    settings.challenge = [new Header("www-authenticate", "Basic realm=\"" + realm.asString() + "\"")];
+    if (!realm.isString || !isRealm(realm.asString())) config.fail("\"realm\" must be a non-empty string without quotes, backslashes or control characters");
+    else settings.challenge = [new Header("www-authenticate", "Basic realm=\"" + realm.asString() + "\"")];
   }
-  const rules = value.get("basic_auth_rules");
-  if (rules === null) return "\"basic_auth_rules\" is missing";
-  if (!rules.isArray) return "\"basic_auth_rules\" must be a list of rules, not " + rules.typeName();
-  const items = rules.asArray();
-  if (items.length == 0) return "\"basic_auth_rules\" is empty: the filter would protect nothing";
-  for (let i = 0; i < items.length; i++) {
-    const rule = new Rule();
-    const problem = parseRule(items[i], rule);
-    if (problem.length > 0) return "basic_auth_rules[" + i.toString() + "]" + problem;
-    settings.rules.push(rule);
+  config.require("basic_auth_rules");
+  const rules = config.array("basic_auth_rules", "rules");
+  if (config.ok && rules.length == 0) config.fail("\"basic_auth_rules\" is empty: the filter would protect nothing");
+  for (let i = 0; i < rules.length && config.ok; i++) {
+    settings.rules.push(readRule(config.nested(rules[i], "basic_auth_rules[" + i.toString() + "]", "with the fields " + RULE_FIELDS)));
   }
-  return "";
+  return settings;
 }
 
-/** Problems start with " " or "." so they follow "basic_auth_rules[i]". */
-function parseRule(value: JsonValue, rule: Rule): string {
-  if (!value.isObject) return " must be an object with the fields " + RULE_FIELDS + ", not " + value.typeName();
-  const names = value.keys();
+/** One of "basic_auth_rules"; `config` names it by its place, e.g. basic_auth_rules[0]. */
+function readRule(config: ConfigReader): Rule {
+  const rule = new Rule();
+  config.rejectUnknown(RULE_FIELDS);
+  const names = config.keys();
   const matches = new Array<string>();
   for (let i = 0; i < names.length; i++) {
-    const name = names[i];
-    if (MATCH_NAMES.includes(name)) matches.push(name);
-    else if (name != "request_methods" && name != "credentials") return ": unknown field \"" + name + "\" (the fields are " + RULE_FIELDS + ")";
+    if (MATCH_NAMES.includes(names[i])) matches.push(names[i]);
   }
   if (matches.length != 1) {
     const found = matches.length == 0 ? "none" : "\"" + matches.join("\", \"") + "\"";
-    return " must have exactly one of \"prefix\", \"exact\" and \"suffix\", not " + found;
+    config.fail(config.path + " must have exactly one of \"prefix\", \"exact\" and \"suffix\", not " + found);
+    return rule;
   }
-  const match = value.get(matches[0])!;
-  if (!match.isString || match.asString().length == 0) return "." + matches[0] + " must be a non-empty string";
+  const match = config.get(matches[0])!;
+  if (!match.isString || match.asString().length == 0) config.fail(config.label(matches[0]) + " must be a non-empty string");
   rule.match = <u8>MATCH_NAMES.indexOf(matches[0]);
   rule.path = match.asString();
 
-  const methods = value.get("request_methods");
-  if (methods === null || !methods.isArray || methods.asArray().length == 0) {
-    return ".request_methods must be a non-empty list of HTTP methods";
-  }
-  const methodItems = methods.asArray();
-  for (let i = 0; i < methodItems.length; i++) {
-    const method = methodItems[i];
-    if (!method.isString) return ".request_methods[" + i.toString() + "] must be a string, not " + method.typeName();
-    if (!METHODS.includes(method.asString())) {
-      return ".request_methods: \"" + method.asString() + "\" is not an HTTP method (" + METHODS.join(", ") + ")";
-    }
-    rule.methods.push(method.asString());
-  }
+  requireNonEmptyList(config, "request_methods", "HTTP methods");
+  rule.methods = config.strings("request_methods", "HTTP methods", isMethod, "is not an HTTP method (" + METHODS.join(", ") + ")");
 
-  const credentials = value.get("credentials");
-  if (credentials === null || !credentials.isArray || credentials.asArray().length == 0) {
-    return ".credentials must be a non-empty list of \"user:password\" or its base64";
-  }
-  const credentialItems = credentials.asArray();
-  for (let i = 0; i < credentialItems.length; i++) {
-    const item = credentialItems[i];
+  requireNonEmptyList(config, "credentials", CREDENTIALS);
+  const credentials = config.array("credentials", CREDENTIALS);
+  for (let i = 0; i < credentials.length && config.ok; i++) {
+    const item = credentials[i];
     // The value is a secret: problems never repeat it.
-    const where = ".credentials[" + i.toString() + "]";
-    if (!item.isString) return where + " must be a string, not " + item.typeName();
-    const text = item.asString();
-    if (text.includes(":")) {
-      rule.credentials.push(String.UTF8.encode(text, false));
-      continue;
+    const where = config.label("credentials") + "[" + i.toString() + "]";
+    if (!item.isString) {
+      config.fail(where + " must be a string, not " + item.typeName());
+    } else if (item.asString().includes(":")) {
+      rule.credentials.push(String.UTF8.encode(item.asString(), false));
+    } else {
+      const decoded = decodeBase64(item.asString());
+      if (decoded === null || !hasColon(decoded)) config.fail(where + " is neither \"user:password\" nor the base64 of it");
+      else rule.credentials.push(decoded);
     }
-    const decoded = decodeBase64(text);
-    if (decoded === null || !hasColon(decoded)) return where + " is neither \"user:password\" nor the base64 of it";
-    rule.credentials.push(decoded);
   }
-  return "";
+  return rule;
+}
+
+/** Absent, not a list and empty are one problem: a rule needs at least one of each. */
+function requireNonEmptyList(config: ConfigReader, name: string, what: string): void {
+  const field = config.get(name);
+  if (field === null || !field.isArray || field.asArray().length == 0) config.fail(config.label(name) + " must be a non-empty list of " + what);
+}
+
+function isMethod(method: string): bool {
+  return METHODS.includes(method);
 }
 
 /** A realm goes between double quotes: no `"`, `\` or control characters, and not empty. */

@@ -8,7 +8,7 @@
 //    "timeout_ms": 200, "request_headers": ["authorization", "x-user"],
 //    "upstream_headers": ["x-auth-user"], "client_headers": ["www-authenticate"]}
 import {
-  Configuration, Counter, FilterHeadersStatus, Header, HttpCallResponse, HttpContext, isValidHeaderName, JsonValue,
+  ConfigReader, Counter, FilterHeadersStatus, Header, HttpCallResponse, HttpContext,
   lastResult, log, LogLevel, registerRootContext, resultName, RootContext,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports";
@@ -35,12 +35,9 @@ class ExtAuthzRoot extends RootContext {
   warnedRefusal: bool = false;
 
   onConfigure(pluginConfigurationSize: u32): bool {
-    const settings = new Settings();
-    const problem = parseConfiguration(this.pluginConfiguration, settings);
-    if (problem.length > 0) {
-      log.error("ext-authz: " + problem);
-      return false;
-    }
+    const config = new ConfigReader(this.pluginConfiguration, "with the fields " + FIELDS);
+    const settings = readSettings(config);
+    if (!config.accept("ext-authz")) return false;
     this.settings = settings;
     this.warnedRefusal = false;
     // Define the stats now, so they show as 0 before the first request.
@@ -136,62 +133,45 @@ class ExtAuthz extends HttpContext {
 
 const FIELDS = "cluster, authority, path_prefix, timeout_ms, request_headers, upstream_headers, client_headers, status_on_error";
 
-/** Reads the configuration into `settings`; returns what is wrong with it, or "". */
-function parseConfiguration(configuration: Configuration, settings: Settings): string {
-  if (configuration.isEmpty) return "the configuration is empty: it needs at least \"cluster\"";
-  const parsed = configuration.json();
-  const value = parsed.value;
-  if (value === null) return "the configuration is not valid JSON: " + parsed.error;
-  if (!value.isObject) return "the configuration must be a JSON object with the fields " + FIELDS + ", not " + value.typeName();
-  const names = value.keys();
+/** The settings the configuration asks for; problems go to `config`. */
+function readSettings(config: ConfigReader): Settings {
+  const settings = new Settings();
+  if (config.isEmpty) config.fail("the configuration is empty: it needs at least \"cluster\"");
+  // Field by field in document order, so the problem reported is the first one in the text.
+  const names = config.keys();
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
-    const field = value.get(name)!;
-    if (name == "cluster" || name == "authority" || name == "path_prefix") {
-      if (!field.isString) return "\"" + name + "\" must be a string, not " + field.typeName();
-      const text = field.asString();
-      if (name == "cluster") {
-        if (text.length == 0) return "\"cluster\" must not be empty";
-        settings.cluster = text;
-      } else if (name == "authority") {
-        if (!isAuthority(text)) return "\"authority\": \"" + text + "\" is not a host name (with an optional port)";
-        settings.authority = text;
-      } else {
-        if (!isPathPrefix(text)) return "\"path_prefix\" must start with \"/\" and have no \"?\", \"#\", spaces or control characters";
-        settings.pathPrefix = text;
-      }
+    if (name == "cluster") {
+      settings.cluster = config.nonEmptyString(name, "");
+    } else if (name == "authority") {
+      settings.authority = config.string(name, "");
+      if (!isAuthority(settings.authority)) config.fail("\"authority\": \"" + settings.authority + "\" is not a host name (with an optional port)");
+    } else if (name == "path_prefix") {
+      settings.pathPrefix = config.string(name, "");
+      if (!isPathPrefix(settings.pathPrefix)) config.fail("\"path_prefix\" must start with \"/\" and have no \"?\", \"#\", spaces or control characters");
     } else if (name == "timeout_ms") {
-      const ms = field.asNumber();
-      if (!field.isNumber || ms != Math.floor(ms) || ms < 1 || ms > 60000) return "\"timeout_ms\" must be a whole number of milliseconds from 1 to 60000";
-      settings.timeoutMs = <u32>ms;
+      settings.timeoutMs = <u32>config.integer(name, settings.timeoutMs, 1, 60000, "a whole number of milliseconds");
     } else if (name == "status_on_error") {
-      const status = field.asNumber();
-      if (!field.isNumber || status != Math.floor(status) || status < 200 || status > 599) return "\"status_on_error\" must be an HTTP status code from 200 to 599";
-      settings.statusOnError = <u32>status;
-    } else if (name == "request_headers" || name == "upstream_headers" || name == "client_headers") {
-      const list = name == "request_headers" ? settings.requestHeaders : name == "upstream_headers" ? settings.upstreamHeaders : settings.clientHeaders;
-      const problem = parseHeaderNames(name, field, list);
-      if (problem.length > 0) return problem;
+      settings.statusOnError = <u32>config.integer(name, settings.statusOnError, 200, 599, "an HTTP status code");
+    } else if (name == "request_headers") {
+      settings.requestHeaders = lowerAsciiAll(config.headerNames(name));
+    } else if (name == "upstream_headers") {
+      settings.upstreamHeaders = lowerAsciiAll(config.headerNames(name));
+    } else if (name == "client_headers") {
+      settings.clientHeaders = lowerAsciiAll(config.headerNames(name));
     } else {
-      return "unknown field \"" + name + "\" (the fields are " + FIELDS + ")";
+      config.unknown(name, FIELDS);
     }
   }
-  if (settings.cluster.length == 0) return "\"cluster\" is missing: name the Envoy cluster of the authorization service";
+  config.require("cluster", "name the Envoy cluster of the authorization service");
   if (settings.authority.length == 0) settings.authority = defaultAuthority(settings.cluster);
-  return "";
+  return settings;
 }
 
-/** A list of header names, stored lower-case (Envoy's header maps are). */
-function parseHeaderNames(name: string, field: JsonValue, list: Array<string>): string {
-  if (!field.isArray) return "\"" + name + "\" must be a list of header names, not " + field.typeName();
-  const items = field.asArray();
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i];
-    if (!item.isString) return "\"" + name + "\"[" + i.toString() + "] must be a string, not " + item.typeName();
-    if (!isValidHeaderName(item.asString())) return "\"" + name + "\": \"" + item.asString() + "\" is not a valid HTTP header name";
-    list.push(lowerAscii(item.asString()));
-  }
-  return "";
+/** Header names lower-case, as Envoy's header maps store them. */
+function lowerAsciiAll(names: Array<string>): Array<string> {
+  for (let i = 0; i < names.length; i++) names[i] = lowerAscii(names[i]);
+  return names;
 }
 
 /** Istio names clusters "outbound|<port>|<subset>|<host>": the host is the authority; any other name is used as it is. */

@@ -3,8 +3,7 @@
 // 403. Header name, expected value, status and body are configurable:
 //   {"header": "allow", "expectedValue": "true", "status": 403, "body": "..."}
 import {
-  Configuration, FilterHeadersStatus, HttpContext, isValidHeaderName, isValidHeaderValue, JsonValue,
-  log, LogLevel, registerRootContext, RootContext,
+  ConfigReader, FilterHeadersStatus, HttpContext, log, LogLevel, registerRootContext, RootContext,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports-http";
 
@@ -19,12 +18,9 @@ class HeaderAuthorizationRoot extends RootContext {
   settings: Settings = new Settings();
 
   onConfigure(pluginConfigurationSize: u32): bool {
-    const settings = new Settings();
-    const problem = parseConfiguration(this.pluginConfiguration, settings);
-    if (problem.length > 0) {
-      log.error("header-authorization: " + problem);
-      return false;
-    }
+    const config = new ConfigReader(this.pluginConfiguration, "with the fields " + FIELDS);
+    const settings = readSettings(config);
+    if (!config.accept("header-authorization")) return false;
     this.settings = settings;
     return true;
   }
@@ -60,41 +56,20 @@ class HeaderAuthorization extends HttpContext {
 
 const FIELDS = "header, expectedValue, status, body";
 
-/** Reads the configuration into `settings`; returns what is wrong with it, or "". */
-function parseConfiguration(configuration: Configuration, settings: Settings): string {
-  if (configuration.isEmpty) return "";
-  const parsed = configuration.json();
-  const value = parsed.value;
-  if (value === null) return "the configuration is not valid JSON: " + parsed.error;
-  if (!value.isObject) return "the configuration must be a JSON object with the fields " + FIELDS + ", not " + value.typeName();
-  const names = value.keys();
+/** The settings the configuration asks for; problems go to `config`. */
+function readSettings(config: ConfigReader): Settings {
+  const settings = new Settings();
+  // Field by field in document order, so the problem reported is the first one in the text.
+  const names = config.keys();
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
-    const field = value.get(name)!;
-    if (name == "status") {
-      const status = field.asNumber();
-      if (!field.isNumber || status != Math.floor(status) || status < 200 || status > 599) {
-        return "\"status\" must be an HTTP status code from 200 to 599";
-      }
-      settings.status = <u32>status;
-      continue;
-    }
-    if (name != "header" && name != "expectedValue" && name != "body") {
-      return "unknown field \"" + name + "\" (the fields are " + FIELDS + ")";
-    }
-    if (!field.isString) return "\"" + name + "\" must be a string, not " + field.typeName();
-    const text = field.asString();
-    if (name == "header") {
-      if (!isValidHeaderName(text)) return "\"header\": \"" + text + "\" is not a valid HTTP header name";
-      settings.header = text;
-    } else if (name == "expectedValue") {
-      if (!isValidHeaderValue(text)) return "\"expectedValue\" is not a valid HTTP header value (CR, LF and control characters are not allowed)";
-      settings.expectedValue = text;
-    } else {
-      settings.body = text;
-    }
+    if (name == "header") settings.header = config.headerName(name, settings.header);
+    else if (name == "expectedValue") settings.expectedValue = config.headerValue(name, settings.expectedValue);
+    else if (name == "status") settings.status = <u32>config.integer(name, settings.status, 200, 599, "an HTTP status code");
+    else if (name == "body") settings.body = config.string(name, settings.body);
+    else config.unknown(name, FIELDS);
   }
-  return "";
+  return settings;
 }
 
 registerRootContext((contextId: u32) => new HeaderAuthorizationRoot(contextId), "header-authorization");

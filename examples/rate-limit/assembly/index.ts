@@ -11,7 +11,7 @@
 // back with compare-and-swap, so workers that race never lose or double a refill; on
 // CasMismatch it reads again.
 import {
-  Configuration, Counter, currentTimeMilliseconds, FilterHeadersStatus, Header, HttpContext, isValidHeaderName, log, LogLevel,
+  ConfigReader, Counter, currentTimeMilliseconds, FilterHeadersStatus, Header, HttpContext, log, LogLevel,
   properties, registerRootContext, RootContext, sharedData, WasmResult, resultName,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports";
@@ -44,12 +44,9 @@ class RateLimitRoot extends RootContext {
   nextFillMs: u64 = 0;
 
   onConfigure(pluginConfigurationSize: u32): bool {
-    const settings = new Settings();
-    const problem = parseConfiguration(this.pluginConfiguration, settings);
-    if (problem.length > 0) {
-      log.error("rate-limit: " + problem);
-      return false;
-    }
+    const config = new ConfigReader(this.pluginConfiguration, "with the fields " + FIELDS);
+    const settings = readSettings(config);
+    if (!config.accept("rate-limit")) return false;
     const name = properties.getString("plugin_name");
     this.settings = settings;
     this.keyPrefix = (name !== null ? name : "") + "/";
@@ -161,40 +158,25 @@ function withoutPort(address: string): string {
 
 const FIELDS = "max_tokens, tokens_per_fill, fill_interval_ms, key_header";
 
-/** Reads the configuration into `settings`; returns what is wrong with it, or "". */
-function parseConfiguration(configuration: Configuration, settings: Settings): string {
-  if (configuration.isEmpty) return "the configuration is empty: it needs max_tokens and fill_interval_ms";
-  const parsed = configuration.json();
-  const value = parsed.value;
-  if (value === null) return "the configuration is not valid JSON: " + parsed.error;
-  if (!value.isObject) return "the configuration must be a JSON object with the fields " + FIELDS + ", not " + value.typeName();
-  const names = value.keys();
+/** The settings the configuration asks for; problems go to `config`. */
+function readSettings(config: ConfigReader): Settings {
+  const settings = new Settings();
+  if (config.isEmpty) config.fail("the configuration is empty: it needs max_tokens and fill_interval_ms");
+  // Field by field in document order, so the problem reported is the first one in the text.
+  const names = config.keys();
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
-    const field = value.get(name)!;
-    if (name == "key_header") {
-      if (!field.isString) return "\"key_header\" must be a string, not " + field.typeName();
-      if (!isValidHeaderName(field.asString())) return "\"key_header\": \"" + field.asString() + "\" is not a valid HTTP header name";
-      settings.keyHeader = field.asString();
-      continue;
-    }
-    if (name != "max_tokens" && name != "tokens_per_fill" && name != "fill_interval_ms") {
-      return "unknown field \"" + name + "\" (the fields are " + FIELDS + ")";
-    }
-    const n = field.asNumber();
-    const limit: f64 = name == "fill_interval_ms" ? 86_400_000 : 1_000_000_000;
-    if (!field.isNumber || n != Math.floor(n) || n < 1 || n > limit) {
-      return "\"" + name + "\" must be a whole number from 1 to " + (<u64>limit).toString();
-    }
-    if (name == "max_tokens") settings.maxTokens = <u64>n;
-    else if (name == "tokens_per_fill") settings.tokensPerFill = <u64>n;
-    else settings.fillIntervalMs = <u32>n;
+    if (name == "max_tokens") settings.maxTokens = <u64>config.integer(name, 0, 1, 1_000_000_000);
+    else if (name == "tokens_per_fill") settings.tokensPerFill = <u64>config.integer(name, 0, 1, 1_000_000_000);
+    else if (name == "fill_interval_ms") settings.fillIntervalMs = <u32>config.integer(name, 0, 1, 86_400_000);
+    else if (name == "key_header") settings.keyHeader = config.headerName(name, "");
+    else config.unknown(name, FIELDS);
   }
-  if (settings.maxTokens == 0) return "\"max_tokens\" is missing";
-  if (settings.fillIntervalMs == 0) return "\"fill_interval_ms\" is missing";
+  config.require("max_tokens");
+  config.require("fill_interval_ms");
   // Envoy's default: a fill tops the bucket up.
   if (settings.tokensPerFill == 0) settings.tokensPerFill = settings.maxTokens;
-  return "";
+  return settings;
 }
 
 registerRootContext((contextId: u32) => new RateLimitRoot(contextId), "rate-limit");

@@ -7,7 +7,7 @@
 // Root ids: "request-stats" (the HTTP filter, a WasmPlugin) and "request-stats-aggregator"
 // (the singleton). Both read the same configuration.
 import {
-  Configuration, Counter, Gauge, Histogram, HttpContext, lastResult, log, properties, registerRootContext, resultName,
+  ConfigReader, Configuration, Counter, Gauge, Histogram, HttpContext, lastResult, log, properties, registerRootContext, resultName,
   RootContext, SharedQueue, WasmResult,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports";
@@ -18,12 +18,11 @@ class Settings {
   summaryIntervalMs: u32 = 60_000;
 }
 
+/** The settings, or null after logging what is wrong with the configuration. */
 function configure(configuration: Configuration, who: string): Settings | null {
-  const settings = new Settings();
-  const problem = parseConfiguration(configuration, settings);
-  if (problem.length == 0) return settings;
-  log.error(who + ": " + problem);
-  return null;
+  const config = new ConfigReader(configuration, "with the fields " + FIELDS);
+  const settings = readSettings(config);
+  return config.accept(who) ? settings : null;
 }
 
 // --- the filter: one event per stream --------------------------------------------------
@@ -166,35 +165,23 @@ class Aggregator extends RootContext {
 
 const FIELDS = "queue, aggregator_vm_id, summary_interval_ms";
 
-function parseConfiguration(configuration: Configuration, settings: Settings): string {
-  if (configuration.isEmpty) return "";
-  const parsed = configuration.json();
-  const value = parsed.value;
-  if (value === null) return "the configuration is not valid JSON: " + parsed.error;
-  if (!value.isObject) return "the configuration must be a JSON object with the fields " + FIELDS + ", not " + value.typeName();
-  const names = value.keys();
+function readSettings(config: ConfigReader): Settings {
+  const settings = new Settings();
+  // Field by field in document order, so the problem reported is the first one in the text.
+  const names = config.keys();
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
-    const field = value.get(name)!;
-    if (name == "summary_interval_ms") {
-      const ms = field.asNumber();
-      if (!field.isNumber || ms != Math.floor(ms) || ms < 1000 || ms > 86_400_000) {
-        return "\"summary_interval_ms\" must be a whole number of milliseconds from 1000 to 86400000";
-      }
-      settings.summaryIntervalMs = <u32>ms;
-    } else if (name == "queue" || name == "aggregator_vm_id") {
-      if (!field.isString) return "\"" + name + "\" must be a string, not " + field.typeName();
-      if (name == "queue") {
-        if (field.asString().length == 0) return "\"queue\" must not be empty";
-        settings.queue = field.asString();
-      } else {
-        settings.aggregatorVmId = field.asString();
-      }
+    if (name == "queue") {
+      settings.queue = config.nonEmptyString(name, settings.queue);
+    } else if (name == "aggregator_vm_id") {
+      settings.aggregatorVmId = config.string(name, settings.aggregatorVmId);
+    } else if (name == "summary_interval_ms") {
+      settings.summaryIntervalMs = <u32>config.integer(name, settings.summaryIntervalMs, 1000, 86_400_000, "a whole number of milliseconds");
     } else {
-      return "unknown field \"" + name + "\" (the fields are " + FIELDS + ")";
+      config.unknown(name, FIELDS);
     }
   }
-  return "";
+  return settings;
 }
 
 registerRootContext((contextId: u32) => new StatsFilterRoot(contextId), "request-stats");
