@@ -10,7 +10,7 @@ import { startEchoUpstream } from "../cli/serve/echo-upstream.js";
 const quick = process.argv.includes("--quick");
 const DURATION_S = quick ? 3 : 10;
 const CONNECTIONS = 32;
-const ROUNDS = quick ? 1 : 3;
+const ROUNDS = quick ? 1 : 5;
 const TARGET = 0.7;
 
 interface Server {

@@ -130,14 +130,19 @@ export class DevProxy {
       const now = performance.now();
       const elapsed = now - this.lastTick;
       this.lastTick = now;
+      let timersRan = false;
       for (const generation of this.live) {
         if (generation.finished) {
           this.live.delete(generation);
           continue;
         }
-        for (const plugin of generation.plugins) plugin.host.advanceTime(elapsed);
+        for (const plugin of generation.plugins) {
+          timersRan ||= plugin.host.vm.scheduler.pendingTimers > 0;
+          plugin.host.advanceTime(elapsed);
+        }
       }
-      this.pumpAll();
+      // Only a timer (a tick, a callout timeout) can have resumed a stream here.
+      if (timersRan) this.pumpAll();
     }, 10);
     this.clockTimer.unref();
   }
@@ -252,14 +257,14 @@ class Exchange implements ChainSink {
   ) {}
 
   upstreamHeaders(headers: Pairs, endOfStream: boolean): void {
-    const { pseudo, regular } = splitPseudo(headers);
+    const { pseudo, raw } = splitPseudo(headers);
     const outgoing = httpRequest({
       protocol: this.upstream.protocol,
       hostname: this.upstream.hostname,
       port: this.upstream.port,
       method: pseudo.get(":method") ?? this.method,
       path: pseudo.get(":path") ?? "/",
-      headers: [["host", pseudo.get(":authority") ?? this.upstream.host], ...regular].flat(),
+      headers: ["host", pseudo.get(":authority") ?? this.upstream.host, ...raw],
       setHost: false,
     });
     this.upstreamRequest = outgoing;
@@ -282,10 +287,10 @@ class Exchange implements ChainSink {
   }
 
   downstreamHeaders(headers: Pairs, endOfStream: boolean): void {
-    const { pseudo, regular } = splitPseudo(headers);
+    const { pseudo, raw } = splitPseudo(headers);
     this.status = Number(pseudo.get(":status") ?? 200);
     if (this.response.headersSent) return;
-    this.response.writeHead(this.status, regular.flat());
+    this.response.writeHead(this.status, raw);
     if (endOfStream) this.response.end();
   }
 

@@ -42,15 +42,19 @@ export function responseHeadersOf(statusCode: number, rawHeaders: string[]): Pai
   return [[":status", String(statusCode)], ...pairsOf(rawHeaders)];
 }
 
-/** Splits filter headers into what Node's HTTP API takes: pseudo-headers apart, the rest as [name, value] list. */
-export function splitPseudo(headers: Pairs): { pseudo: Map<string, string>; regular: Pairs } {
+/**
+ * Splits filter headers into what Node's HTTP API takes: pseudo-headers apart, the rest
+ * as Node's flat raw list [name, value, name, value, …].
+ */
+export function splitPseudo(headers: Pairs): { pseudo: Map<string, string>; raw: string[] } {
   const pseudo = new Map<string, string>();
-  const regular: Pairs = [];
-  for (const [name, value] of headers) {
-    if (name.startsWith(":")) pseudo.set(name, value);
-    else if (!HOP_BY_HOP.has(name)) regular.push([name, value]);
+  const raw: string[] = [];
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i];
+    if (name.charCodeAt(0) === 58 /* ":" */) pseudo.set(name, value);
+    else if (!HOP_BY_HOP.has(name)) raw.push(name, value);
   }
-  return { pseudo, regular };
+  return { pseudo, raw };
 }
 
 /** A status with no body by definition (or a HEAD response). */
