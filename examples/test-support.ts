@@ -1,7 +1,8 @@
 // Shared by the example tests: load an example's release build into the mock host, and
 // read the configuration the example ships (config.json, wasmplugin.yaml's pluginConfig).
+import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { Host, type HostOptions } from "proxy-wasm-as";
+import { Host, LogLevel, type HostOptions } from "proxy-wasm-as";
 
 export interface Example {
   /** build/release.wasm, read once. */
@@ -14,6 +15,11 @@ export interface Example {
   load(options?: HostOptions): Promise<Host>;
   /** Loads and starts; throws with the plugin's logs if the start fails. */
   start(options?: HostOptions): Promise<Host>;
+  /**
+   * Loads and starts with a configuration the plugin must refuse: asserts that configure
+   * failed with exactly one log line, `line` at error level, and that no stream can open.
+   */
+  expectRejected(options: HostOptions, line: string): Promise<Host>;
 }
 
 /** `dir` is the example's directory, e.g. `new URL("../", import.meta.url)` from its test folder. */
@@ -34,6 +40,15 @@ export function example(dir: URL): Example {
       if (!result.ok) {
         throw new Error(`start failed (${result.reason}): ${host.logs.map((e) => e.message).join(" | ")}`);
       }
+      return host;
+    },
+    async expectRejected(options, line) {
+      const host = await Host.load(wasm, options);
+      const result = host.start();
+      assert.equal(result.ok === false && result.reason, "configureFailed");
+      assert.equal(host.state, "configureFailed");
+      assert.deepEqual(host.logs.map((e) => [e.level, e.message]), [[LogLevel.Error, line]]);
+      assert.throws(() => host.newHttpStream(), /did not start \(configureFailed\)/);
       return host;
     },
   };

@@ -250,13 +250,7 @@ describe("header-append: configuration", () => {
   ];
   for (const [label, config, problem] of invalid) {
     test(`rejected with one error line: ${label}`, async () => {
-      const host = await plugin.load({ rootId: ROOT_ID, pluginConfig: config });
-      const result = host.start();
-      assert.equal(result.ok, false);
-      assert.equal(result.ok === false && result.reason, "configureFailed");
-      assert.equal(host.state, "configureFailed");
-      assert.deepEqual(host.logs.map((e) => [e.level, e.message]), [[LogLevel.Error, `header-append: ${problem}`]]);
-      assert.throws(() => host.newHttpStream(), /did not start \(configureFailed\)/);
+      await plugin.expectRejected({ rootId: ROOT_ID, pluginConfig: config }, `header-append: ${problem}`);
     });
   }
 

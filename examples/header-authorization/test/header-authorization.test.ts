@@ -281,13 +281,7 @@ describe("header-authorization: configuration", () => {
   ];
   for (const [label, config, problem] of invalid) {
     test(`rejected with one error line: ${label}`, async () => {
-      const host = await plugin.load({ rootId: ROOT_ID, pluginConfig: config });
-      const result = host.start();
-      assert.equal(result.ok, false);
-      assert.equal(result.ok === false && result.reason, "configureFailed");
-      assert.equal(host.state, "configureFailed");
-      assert.deepEqual(pluginLogs(host), [[LogLevel.Error, `header-authorization: ${problem}`]]);
-      assert.throws(() => host.newHttpStream(), /did not start \(configureFailed\)/);
+      await plugin.expectRejected({ rootId: ROOT_ID, pluginConfig: config }, `header-authorization: ${problem}`);
     });
   }
 });

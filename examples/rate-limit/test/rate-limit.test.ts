@@ -302,10 +302,7 @@ describe("rate-limit: rejected configurations", () => {
   ];
   for (const [label, config, problem] of invalid) {
     test(`rejected with one error line: ${label}`, async () => {
-      const host = await plugin.load({ rootId: ROOT_ID, pluginConfig: config });
-      const result = host.start();
-      assert.equal(result.ok === false && result.reason, "configureFailed");
-      assert.deepEqual(host.logs.map((e) => [e.level, e.message]), [[LogLevel.Error, `rate-limit: ${problem}`]]);
+      const host = await plugin.expectRejected({ rootId: ROOT_ID, pluginConfig: config }, `rate-limit: ${problem}`);
       assert.equal(host.tickPeriodMs, 0);
     });
   }
