@@ -11,7 +11,7 @@ async function show(base: URL, title: string, curl: string, init: RequestInit & 
   const body = await response.text();
   console.log(`\n$ ${curl}`);
   console.log(`  → ${response.status} ${title}`);
-  for (const name of ["first-header", "another-header", "content-type"]) {
+  for (const name of ["www-authenticate", "first-header", "another-header", "content-type"]) {
     const value = response.headers.get(name);
     if (value !== null) console.log(`    ${name}: ${value}`);
   }
@@ -27,13 +27,15 @@ try {
   console.log(`pwas serve is listening on ${base.href} in front of an echo upstream (${running.upstream.href})`);
   console.log(`chain: ${running.proxy.plugins.map((p) => `${p.name} (${p.phase})`).join(" → ")}`);
 
-  await show(base, "header-authorization denies: no `allow: true`", `curl -i ${base.href}productpage`, { path: "/productpage" });
-  await show(base, "allowed; header-append added its headers to the echo", `curl -i -H 'allow: true' ${base.href}productpage`, { path: "/productpage", headers: { allow: "true" } });
-  await show(base, "a body goes through to the upstream", `curl -i -H 'allow: true' -d 'hello' ${base.href}echo`, { path: "/echo", method: "POST", headers: { allow: "true" }, body: "hello" });
+  const credentials = "Basic YWRtaW4zOmFkbWluMw=="; // admin3:admin3
+  await show(base, "basic-auth (AUTHN) asks for credentials on /productpage", `curl -i ${base.href}productpage`, { path: "/productpage" });
+  await show(base, "header-authorization (AUTHZ) denies: no `allow: true`", `curl -i -u admin3:admin3 ${base.href}productpage`, { path: "/productpage", headers: { authorization: credentials } });
+  await show(base, "allowed; header-append (STATS) added its headers", `curl -i -u admin3:admin3 -H 'allow: true' ${base.href}productpage`, { path: "/productpage", headers: { authorization: credentials, allow: "true" } });
+  await show(base, "an unprotected path: the body goes through to the upstream", `curl -i -H 'allow: true' -d 'hello' ${base.href}echo`, { path: "/echo", method: "POST", headers: { allow: "true" }, body: "hello" });
 
   console.log(`\nTry it yourself (the modules reload when rebuilt: npm run build:examples):`);
   console.log(`  curl -i ${base.href}productpage`);
-  console.log(`  curl -i -H 'allow: true' ${base.href}productpage`);
+  console.log(`  curl -i -u admin3:admin3 -H 'allow: true' ${base.href}productpage`);
   console.log(`Ctrl-C stops.`);
   const stop = async () => {
     await running.stop();
