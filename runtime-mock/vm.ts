@@ -241,17 +241,27 @@ export class PluginVm implements CallTarget {
     return this.contexts.get(id);
   }
 
-  enterCall(contextId: number): () => void {
-    const saved = { current: this.currentId, effective: this.effectiveId };
+  /**
+   * Makes `contextId` current for a host→plugin call (and resets the effective context);
+   * `leaveCall` restores what was current. A stack, not a closure per call: this runs for
+   * every callback of every stream.
+   */
+  enterCall(contextId: number): void {
+    this.savedCurrent.push(this.currentId);
+    this.savedEffective.push(this.effectiveId);
     this.currentId = contextId;
     this.effectiveId = 0;
     this.callDepth++;
-    return () => {
-      this.callDepth--;
-      this.currentId = saved.current;
-      this.effectiveId = saved.effective;
-    };
   }
+
+  leaveCall(): void {
+    this.callDepth--;
+    this.currentId = this.savedCurrent.pop();
+    this.effectiveId = this.savedEffective.pop() ?? 0;
+  }
+
+  private readonly savedCurrent: (number | undefined)[] = [];
+  private readonly savedEffective: number[] = [];
 
   /** A plugin call is in progress: callout results that arrive now wait for it to return (Envoy's re-entrancy rule). */
   get inPluginCall(): boolean {
@@ -294,7 +304,7 @@ export class PluginVm implements CallTarget {
   allocate(size: number): number {
     const fn = this.allocatorName ? this.exportedFunction(this.allocatorName) : undefined;
     if (!fn || this.failed) return 0;
-    const restore = this.enterCall(0);
+    this.enterCall(0);
     this.allocatorDepth++;
     try {
       const ptr = fn(size);
@@ -305,7 +315,7 @@ export class PluginVm implements CallTarget {
       return 0;
     } finally {
       this.allocatorDepth--;
-      restore();
+      this.leaveCall();
     }
   }
 

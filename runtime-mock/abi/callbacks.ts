@@ -10,7 +10,8 @@ export interface CallTarget {
   readonly abiVersion: AbiVersion | undefined;
   exportedFunction(name: string): ((...args: number[]) => unknown) | undefined;
   /** Makes `contextId` current with no effective context; returns the restore function. */
-  enterCall(contextId: number): () => void;
+  enterCall(contextId: number): void;
+  leaveCall(): void;
   /** Records a trap (or any exception) as the VM's failure. */
   recordFailure(functionName: string, error: unknown): void;
   /** Reads and clears the "a local reply was requested" flag (cpp-host `stopNextIteration`). */
@@ -37,7 +38,7 @@ export function invokeExport(target: CallTarget, contextId: number, name: string
   if (target.failed) return { kind: "vmFailed" };
   const fn = target.exportedFunction(name);
   if (!fn) return { kind: "missing" };
-  const restore = target.enterCall(contextId);
+  target.enterCall(contextId);
   try {
     const result = fn(...args);
     const stopIteration = target.takeStopIteration();
@@ -49,7 +50,7 @@ export function invokeExport(target: CallTarget, contextId: number, name: string
     target.recordFailure(name, error);
     return { kind: "trapped" };
   } finally {
-    restore();
+    target.leaveCall();
   }
 }
 

@@ -64,11 +64,11 @@ export function buildForwarder(version: AbiVersion): Uint8Array<ArrayBuffer> {
 export function callIn(host: Host, contextId: number, name: string, args: (number | bigint)[]): unknown {
   const fn = host.vm.exportedFunction(`call_${name}`) as unknown as ((...a: (number | bigint)[]) => unknown) | undefined;
   if (!fn) throw new Error(`the forwarder has no call_${name}`);
-  const restore = host.vm.enterCall(contextId);
+  host.vm.enterCall(contextId);
   try {
     return fn(...args);
   } finally {
-    restore();
+    host.vm.leaveCall();
     host.vm.takeStopIteration();
     host.vm.runDeferredActions();
   }
