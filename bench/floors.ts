@@ -3,6 +3,8 @@
 // SDK's per-stream cost is measured against. Plus a module whose callbacks return at
 // once, the floor of the mock host itself.
 
+import { encodePairs } from "proxy-wasm-as";
+
 const encoder = new TextEncoder();
 
 /** A data segment string literal for WAT. */
@@ -62,6 +64,18 @@ function module(imports: string, data: string, overrides: Record<string, string>
 )`;
 }
 
+/** `(func $eq ...)`: 1 when two byte ranges are equal. */
+const EQ_FUNC = `(func $eq (param $a i32) (param $alen i32) (param $b i32) (param $blen i32) (result i32)
+    (local $i i32)
+    (if (i32.ne (local.get $alen) (local.get $blen)) (then (return (i32.const 0))))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $alen)))
+      (if (i32.ne (i32.load8_u (i32.add (local.get $a) (local.get $i))) (i32.load8_u (i32.add (local.get $b) (local.get $i))))
+        (then (return (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (i32.const 1))`;
+
 /** Callbacks that return at once: what the mock host costs by itself. */
 export function emptyModuleWat(): string {
   return module("", "", {});
@@ -102,16 +116,7 @@ export function headerAuthorizationFloorWat(header: string, expected: string, st
   (import "env" "proxy_send_local_response" (func $reply (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))`,
     dataSegments([name, value, reply, details, line]),
     {
-      proxy_on_request_headers: `(func $eq (param $a i32) (param $alen i32) (param $b i32) (param $blen i32) (result i32)
-    (local $i i32)
-    (if (i32.ne (local.get $alen) (local.get $blen)) (then (return (i32.const 0))))
-    (block $done (loop $next
-      (br_if $done (i32.ge_u (local.get $i) (local.get $alen)))
-      (if (i32.ne (i32.load8_u (i32.add (local.get $a) (local.get $i))) (i32.load8_u (i32.add (local.get $b) (local.get $i))))
-        (then (return (i32.const 0))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $next)))
-    (i32.const 1))
+      proxy_on_request_headers: `${EQ_FUNC}
   (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
     (local $base i32) (local $count i32) (local $i i32) (local $data i32) (local $klen i32) (local $vlen i32)
     (local $seen i32) (local $allowed i32)
@@ -145,36 +150,7 @@ export function headerAuthorizationFloorWat(header: string, expected: string, st
 
 // --- floors of the examples that use more of the ABI ------------------------------------
 
-/** `(func $eq ...)`: 1 when two byte ranges are equal. */
-const EQ_FUNC = `(func $eq (param $a i32) (param $alen i32) (param $b i32) (param $blen i32) (result i32)
-    (local $i i32)
-    (if (i32.ne (local.get $alen) (local.get $blen)) (then (return (i32.const 0))))
-    (block $done (loop $next
-      (br_if $done (i32.ge_u (local.get $i) (local.get $alen)))
-      (if (i32.ne (i32.load8_u (i32.add (local.get $a) (local.get $i))) (i32.load8_u (i32.add (local.get $b) (local.get $i))))
-        (then (return (i32.const 0))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $next)))
-    (i32.const 1))`;
 
-/** The ABI's pairs serialization (count, lengths, then NUL-terminated names and values). */
-function pairsBytes(pairs: [string, string][]): Uint8Array {
-  const encoded = pairs.map(([k, v]) => [encoder.encode(k), encoder.encode(v)] as const);
-  const size = 4 + 8 * pairs.length + encoded.reduce((n, [k, v]) => n + k.length + v.length + 2, 0);
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, pairs.length, true);
-  let at = 4 + 8 * pairs.length;
-  encoded.forEach(([k, v], i) => {
-    view.setUint32(4 + 8 * i, k.length, true);
-    view.setUint32(8 + 8 * i, v.length, true);
-    out.set(k, at);
-    at += k.length + 1;
-    out.set(v, at);
-    at += v.length + 1;
-  });
-  return out;
-}
 
 /** Like `layout`, for raw bytes or text. */
 function layoutBytes(items: (string | Uint8Array)[], start: number): { offset: number; length: number; bytes: Uint8Array }[] {
@@ -203,7 +179,7 @@ const getHeader = (map: number, name: { offset: number; length: number }) =>
  */
 export function basicAuthFloorWat(methods: string[], prefix: string, authorizations: string[], challenge: string): string {
   const names = [":method", ":path", "authorization"];
-  const challengePairs = pairsBytes([["www-authenticate", challenge]]);
+  const challengePairs = encodePairs([["www-authenticate", challenge]]);
   const segments = layoutBytes([...names, prefix, ...methods, ...authorizations, challengePairs, "basic_auth_invalid_credentials"], 1024);
   const [method, path, authorization, prefixSeg] = segments as [typeof segments[0], typeof segments[0], typeof segments[0], typeof segments[0]];
   const methodSegs = segments.slice(4, 4 + methods.length);
@@ -243,7 +219,7 @@ export function basicAuthFloorWat(methods: string[], prefix: string, authorizati
  * header on the request and resume.
  */
 export function extAuthzFloorWat(cluster: string, checkHeaders: [string, string][], timeoutMs: number, upstreamHeader: string, upstreamValue: string): string {
-  const segments = layoutBytes([":method", ":path", cluster, pairsBytes(checkHeaders), ":status", "ext_authz.ok", upstreamHeader, upstreamValue], 1024);
+  const segments = layoutBytes([":method", ":path", cluster, encodePairs(checkHeaders), ":status", "ext_authz.ok", upstreamHeader, upstreamValue], 1024);
   const [method, path, clusterSeg, check, status, metric, header, value] = segments as (typeof segments[0])[];
   // Token → stream context id, 4096 slots from 32768 (tokens are 4, 8, 12...).
   return module(

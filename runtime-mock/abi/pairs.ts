@@ -11,7 +11,7 @@ export type BytePair = [Uint8Array, Uint8Array];
 export type Pair = [string, string];
 
 /** Encodes pairs; an empty list is the empty byte string (the host returns ptr 0/size 0 for it). */
-export function encodeBytePairs(pairs: readonly BytePair[]): Uint8Array {
+export function encodeBytePairs(pairs: readonly (readonly [Uint8Array, Uint8Array])[]): Uint8Array {
   if (pairs.length === 0) return new Uint8Array(0);
   let size = 4;
   for (const [k, v] of pairs) size += 8 + k.length + 1 + v.length + 1;

@@ -1,5 +1,6 @@
 // Property values with Envoy's CEL types, and their byte encodings as returned by
 // `proxy_get_property` (ABI.md §6.2; Envoy `serializeValue` in E-CTX).
+import { encodeBytePairs } from "../abi/pairs.js";
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8");
@@ -172,21 +173,7 @@ const float64 = (v: number) => le64((d) => d.setFloat64(0, v, true));
  * 4 bytes `00 00 00 00`, not an empty result (cpp-host `PairsUtil::pairsSize`).
  */
 export function encodePropertyPairs(pairs: readonly (readonly [Uint8Array, Uint8Array])[]): Uint8Array {
-  let size = 4;
-  for (const [k, v] of pairs) size += 8 + k.length + 1 + v.length + 1;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, pairs.length, true);
-  let offset = 4 + 8 * pairs.length;
-  pairs.forEach(([k, v], i) => {
-    view.setUint32(4 + 8 * i, k.length, true);
-    view.setUint32(8 + 8 * i, v.length, true);
-    out.set(k, offset);
-    offset += k.length + 1;
-    out.set(v, offset);
-    offset += v.length + 1;
-  });
-  return out;
+  return pairs.length === 0 ? new Uint8Array(4) : encodeBytePairs(pairs);
 }
 
 const EMPTY = new Uint8Array(0);
