@@ -58,7 +58,10 @@ const isPseudo = (key: string) => key.startsWith(":");
 
 export class HeaderMap {
   readonly kind: HeaderMapKind;
-  private entries: [string, string][] = [];
+  // Names and values in two parallel arrays rather than a tuple per entry: every stream
+  // builds several maps, and a map handed on to the next filter is copied with two slices.
+  private names: string[] = [];
+  private values: string[] = [];
   /** Entries [0, pseudoCount) are the pseudo-headers. */
   private pseudoCount = 0;
 
@@ -69,12 +72,15 @@ export class HeaderMap {
 
   /** First value of `key`, or undefined. */
   get(key: string): string | undefined {
-    return this.find(this.normalize(key))?.[1];
+    const index = this.indexOf(this.normalize(key));
+    return index < 0 ? undefined : this.values[index];
   }
 
   getAll(key: string): string[] {
     const k = this.normalize(key);
-    return this.entries.filter(([name]) => name === k).map(([, value]) => value);
+    const out: string[] = [];
+    for (let i = 0; i < this.names.length; i++) if (this.names[i] === k) out.push(this.values[i]);
+    return out;
   }
 
   has(key: string): boolean {
@@ -85,9 +91,10 @@ export class HeaderMap {
   add(key: string, value: string): void {
     const k = this.normalize(key);
     if (this.isInline(k)) {
-      const existing = this.find(k);
-      if (existing) {
-        if (value !== "") existing[1] = existing[1] === "" ? value : `${existing[1]},${value}`;
+      const index = this.indexOf(k);
+      if (index >= 0) {
+        const existing = this.values[index];
+        if (value !== "") this.values[index] = existing === "" ? value : `${existing},${value}`;
         return;
       }
     }
@@ -106,19 +113,28 @@ export class HeaderMap {
    */
   setInPlace(key: string, value: string): void {
     const k = this.normalize(key);
-    const existing = this.isInline(k) ? this.find(k) : undefined;
-    if (existing) existing[1] = value;
+    const index = this.isInline(k) ? this.indexOf(k) : -1;
+    if (index >= 0) this.values[index] = value;
     else this.replace(k, value);
   }
 
   /** Removes every entry of `key`; returns how many were removed. */
   remove(key: string): number {
     const k = this.normalize(key);
-    const before = this.entries.length;
-    const removedPseudo = this.entries.slice(0, this.pseudoCount).filter(([name]) => name === k).length;
-    this.entries = this.entries.filter(([name]) => name !== k);
-    this.pseudoCount -= removedPseudo;
-    return before - this.entries.length;
+    let kept = 0;
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.names[i] === k) {
+        if (i < this.pseudoCount) this.pseudoCount--;
+        continue;
+      }
+      this.names[kept] = this.names[i];
+      this.values[kept] = this.values[i];
+      kept++;
+    }
+    const removed = this.names.length - kept;
+    this.names.length = kept;
+    this.values.length = kept;
+    return removed;
   }
 
   /** What `proxy_set_header_map_pairs` does: every key removed, then each pair added with `add`'s rules. */
@@ -129,36 +145,37 @@ export class HeaderMap {
   }
 
   clear(): void {
-    this.entries = [];
+    this.names = [];
+    this.values = [];
     this.pseudoCount = 0;
   }
 
   /** A copy of the entries in map order. */
   pairs(): [string, string][] {
-    return this.entries.map(([k, v]) => [k, v]);
+    const out: [string, string][] = new Array(this.names.length);
+    for (let i = 0; i < this.names.length; i++) out[i] = [this.names[i], this.values[i]];
+    return out;
+  }
+
+  /** Visits the entries in map order without copying them. */
+  forEach(visit: (name: string, value: string) => void): void {
+    for (let i = 0; i < this.names.length; i++) visit(this.names[i], this.values[i]);
   }
 
   /** Number of entries (what the header callbacks receive as `num_headers`). */
   get size(): number {
-    return this.entries.length;
+    return this.names.length;
   }
 
   /** Envoy `byteSize()`: Σ len(key) + len(value) in UTF-8 bytes (what `proxy_get_header_map_size` answers). */
   byteSize(): number {
     let total = 0;
-    for (const [k, v] of this.entries) total += Buffer.byteLength(k, "utf8") + Buffer.byteLength(v, "utf8");
+    for (let i = 0; i < this.names.length; i++) total += Buffer.byteLength(this.names[i], "utf8") + Buffer.byteLength(this.values[i], "utf8");
     return total;
   }
 
   clone(kind: HeaderMapKind = this.kind): HeaderMap {
-    const copy = new HeaderMap(kind);
-    if (kind === this.kind) {
-      copy.entries = this.pairs();
-      copy.pseudoCount = this.pseudoCount;
-    } else {
-      copy.addAll(this);
-    }
-    return copy;
+    return new HeaderMap(kind, this);
   }
 
   [Symbol.iterator](): IterableIterator<[string, string]> {
@@ -168,16 +185,27 @@ export class HeaderMap {
   /** `{ key: value }`, repeated keys joined with "," (handy in assertions). */
   toObject(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [k, v] of this.entries) out[k] = k in out ? `${out[k]},${v}` : v;
+    this.forEach((k, v) => (out[k] = k in out ? `${out[k]},${v}` : v));
     return out;
   }
 
   private addAll(init: HeaderInit): void {
+    if (init instanceof HeaderMap) {
+      // A map of the same kind is already in this kind's normal form: a copy is what adding its entries one by one gives.
+      if (init.kind === this.kind && this.names.length === 0) {
+        this.names = init.names.slice();
+        this.values = init.values.slice();
+        this.pseudoCount = init.pseudoCount;
+      } else {
+        init.forEach((k, v) => this.add(k, v));
+      }
+      return;
+    }
     if (Array.isArray(init)) {
       for (let i = 0; i < init.length; i++) this.add(init[i][0], init[i][1]);
       return;
     }
-    if (init instanceof HeaderMap || isIterable(init)) {
+    if (isIterable(init)) {
       for (const [k, v] of init as Iterable<readonly [string, string]>) this.add(k, v);
       return;
     }
@@ -193,11 +221,11 @@ export class HeaderMap {
     return k === "host" && this.kind === "requestHeaders" ? ":authority" : k;
   }
 
-  /** The first entry of a normalized key (a plain loop: this runs for every header of every stream). */
-  private find(key: string): [string, string] | undefined {
-    const entries = this.entries;
-    for (let i = 0; i < entries.length; i++) if (entries[i][0] === key) return entries[i];
-    return undefined;
+  /** Index of the first entry of a normalized key, or -1 (a plain loop: this runs for every header of every stream). */
+  private indexOf(key: string): number {
+    const names = this.names;
+    for (let i = 0; i < names.length; i++) if (names[i] === key) return i;
+    return -1;
   }
 
   private isInline(key: string): boolean {
@@ -206,12 +234,14 @@ export class HeaderMap {
 
   /** HeaderList::insert: pseudo-headers go to the end of the pseudo block, the rest to the end. */
   private insert(key: string, value: string): void {
-    if (isPseudo(key)) {
-      this.entries.splice(this.pseudoCount, 0, [key, value]);
-      this.pseudoCount++;
+    if (!isPseudo(key) || this.pseudoCount === this.names.length) {
+      this.names.push(key);
+      this.values.push(value);
     } else {
-      this.entries.push([key, value]);
+      this.names.splice(this.pseudoCount, 0, key);
+      this.values.splice(this.pseudoCount, 0, value);
     }
+    if (isPseudo(key)) this.pseudoCount++;
   }
 }
 
