@@ -3,12 +3,12 @@
 import { watch, type FSWatcher } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { LogLevel, type LogEntry } from "../../runtime-mock/index.js";
+import { HeaderMap, LogLevel, type LogEntry } from "../../runtime-mock/index.js";
 import { CliError, ExitCode } from "../errors.js";
-import { requestHasNoBody, requestHeadersOf, responseHasNoBody, responseHeadersOf, splitPseudo } from "./http-mapping.js";
+import { rawHeadersOf, requestHasNoBody, requestHeadersOf, responseHasNoBody, responseHeadersOf } from "./http-mapping.js";
 import type { PluginDefinition } from "./plugin-definition.js";
 import { Generation, loadGeneration, readDefinitions, type LoadOptions, type PluginSource } from "./plugin-set.js";
-import { RequestChain, type ChainSink, type Pairs } from "./request-chain.js";
+import { RequestChain, type ChainSink } from "./request-chain.js";
 
 export interface DevProxyOptions {
   host: string;
@@ -256,19 +256,21 @@ class Exchange implements ChainSink {
     private readonly response: ServerResponse,
   ) {}
 
-  upstreamHeaders(headers: Pairs, endOfStream: boolean): void {
-    const { pseudo, raw } = splitPseudo(headers);
+  upstreamHeaders(headers: HeaderMap, endOfStream: boolean): void {
+    const method = headers.get(":method") ?? this.method;
+    const raw = rawHeadersOf(headers);
+    raw.unshift("host", headers.get(":authority") ?? this.upstream.host);
     const outgoing = httpRequest({
       protocol: this.upstream.protocol,
       hostname: this.upstream.hostname,
       port: this.upstream.port,
-      method: pseudo.get(":method") ?? this.method,
-      path: pseudo.get(":path") ?? "/",
-      headers: ["host", pseudo.get(":authority") ?? this.upstream.host, ...raw],
+      method,
+      path: headers.get(":path") ?? "/",
+      headers: raw,
       setHost: false,
     });
     this.upstreamRequest = outgoing;
-    outgoing.on("response", (upstreamResponse) => this.fromUpstream(upstreamResponse, pseudo.get(":method") ?? this.method));
+    outgoing.on("response", (upstreamResponse) => this.fromUpstream(upstreamResponse, method));
     outgoing.on("error", (error) => this.upstreamFailed(error));
     if (endOfStream) outgoing.end();
   }
@@ -280,17 +282,16 @@ class Exchange implements ChainSink {
     else if (chunk.length > 0) this.upstreamRequest.write(chunk);
   }
 
-  upstreamTrailers(trailers: Pairs): void {
+  upstreamTrailers(trailers: HeaderMap): void {
     if (!this.upstreamRequest) return;
-    this.upstreamRequest.addTrailers(trailers);
+    this.upstreamRequest.addTrailers(trailers.pairs());
     this.upstreamRequest.end();
   }
 
-  downstreamHeaders(headers: Pairs, endOfStream: boolean): void {
-    const { pseudo, raw } = splitPseudo(headers);
-    this.status = Number(pseudo.get(":status") ?? 200);
+  downstreamHeaders(headers: HeaderMap, endOfStream: boolean): void {
+    this.status = Number(headers.get(":status") ?? 200);
     if (this.response.headersSent) return;
-    this.response.writeHead(this.status, raw);
+    this.response.writeHead(this.status, rawHeadersOf(headers));
     if (endOfStream) this.response.end();
   }
 
@@ -299,8 +300,8 @@ class Exchange implements ChainSink {
     else if (chunk.length > 0) this.response.write(chunk);
   }
 
-  downstreamTrailers(trailers: Pairs): void {
-    this.response.addTrailers(trailers);
+  downstreamTrailers(trailers: HeaderMap): void {
+    this.response.addTrailers(trailers.pairs());
     this.response.end();
   }
 
@@ -330,7 +331,7 @@ class Exchange implements ChainSink {
     }
     // Envoy's router: a connection failure before any response is a local 503.
     const body = `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${error.code ?? error.message}`;
-    this.chain.responseHeaders([[":status", "503"], ["content-length", String(Buffer.byteLength(body))], ["content-type", "text/plain"]], false);
+    this.chain.responseHeaders(new HeaderMap("responseHeaders", [[":status", "503"], ["content-length", String(Buffer.byteLength(body))], ["content-type", "text/plain"]]), false);
     this.chain.responseData(new TextEncoder().encode(body), true);
   }
 }

@@ -3,33 +3,31 @@
 // Envoy adds to a request it accepts (x-request-id, x-forwarded-proto).
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import type { Pairs } from "./request-chain.js";
+import { HeaderMap } from "../../runtime-mock/index.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "http2-settings"]);
 
-/** Node's raw header list as lower-case pairs, without hop-by-hop headers and without `host`. */
-function pairsOf(rawHeaders: string[]): Pairs {
-  const pairs: Pairs = [];
+/** Adds Node's raw header list, lower-case, without hop-by-hop headers and without `host`. */
+function addRaw(map: HeaderMap, rawHeaders: string[]): HeaderMap {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i].toLowerCase();
     if (HOP_BY_HOP.has(name) || name === "host") continue;
-    pairs.push([name, rawHeaders[i + 1]]);
+    map.add(name, rawHeaders[i + 1]);
   }
-  return pairs;
+  return map;
 }
 
 /** The request headers as Envoy's HTTP/1 codec and connection manager hand them to filters. */
-export function requestHeadersOf(request: IncomingMessage, fallbackAuthority: string): Pairs {
-  const pairs: Pairs = [
-    [":authority", request.headers.host ?? fallbackAuthority],
-    [":path", request.url ?? "/"],
-    [":method", request.method ?? "GET"],
-    [":scheme", "http"],
-    ...pairsOf(request.rawHeaders),
-  ];
-  if (!pairs.some(([name]) => name === "x-forwarded-proto")) pairs.push(["x-forwarded-proto", "http"]);
-  if (!pairs.some(([name]) => name === "x-request-id")) pairs.push(["x-request-id", randomUUID()]);
-  return pairs;
+export function requestHeadersOf(request: IncomingMessage, fallbackAuthority: string): HeaderMap {
+  const map = new HeaderMap("requestHeaders");
+  map.add(":authority", request.headers.host ?? fallbackAuthority);
+  map.add(":path", request.url ?? "/");
+  map.add(":method", request.method ?? "GET");
+  map.add(":scheme", "http");
+  addRaw(map, request.rawHeaders);
+  if (!map.has("x-forwarded-proto")) map.add("x-forwarded-proto", "http");
+  if (!map.has("x-request-id")) map.add("x-request-id", randomUUID());
+  return map;
 }
 
 /** True when an HTTP/1 request carries no body (so the headers end the stream). */
@@ -38,23 +36,19 @@ export function requestHasNoBody(request: IncomingMessage): boolean {
   return request.headers["transfer-encoding"] === undefined && (length === undefined || length === "0");
 }
 
-export function responseHeadersOf(statusCode: number, rawHeaders: string[]): Pairs {
-  return [[":status", String(statusCode)], ...pairsOf(rawHeaders)];
+export function responseHeadersOf(statusCode: number, rawHeaders: string[]): HeaderMap {
+  const map = new HeaderMap("responseHeaders");
+  map.add(":status", String(statusCode));
+  return addRaw(map, rawHeaders);
 }
 
-/**
- * Splits filter headers into what Node's HTTP API takes: pseudo-headers apart, the rest
- * as Node's flat raw list [name, value, name, value, …].
- */
-export function splitPseudo(headers: Pairs): { pseudo: Map<string, string>; raw: string[] } {
-  const pseudo = new Map<string, string>();
+/** A filter's headers as Node's flat raw list [name, value, name, value, …], without pseudo-headers. */
+export function rawHeadersOf(headers: HeaderMap): string[] {
   const raw: string[] = [];
-  for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i];
-    if (name.charCodeAt(0) === 58 /* ":" */) pseudo.set(name, value);
-    else if (!HOP_BY_HOP.has(name)) raw.push(name, value);
-  }
-  return { pseudo, raw };
+  headers.forEach((name, value) => {
+    if (name.charCodeAt(0) !== 58 /* ":" */ && !HOP_BY_HOP.has(name)) raw.push(name, value);
+  });
+  return raw;
 }
 
 /** A status with no body by definition (or a HEAD response). */

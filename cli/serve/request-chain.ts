@@ -3,18 +3,16 @@
 // them in reverse (encoders). Each plugin is a mock-host HttpStream; the chain moves
 // whatever a filter has let through to the next one ("pump"), so pauses, buffering,
 // local replies and resumes from callouts all work as they do in one filter.
-import type { HttpMessage, HttpStream } from "../../runtime-mock/index.js";
-
-export type Pairs = [string, string][];
+import { HeaderMap, type HttpMessage, type HttpStream } from "../../runtime-mock/index.js";
 
 /** Where the chain's output goes: the upstream (request) and the client (response). */
 export interface ChainSink {
-  upstreamHeaders(headers: Pairs, endOfStream: boolean): void;
+  upstreamHeaders(headers: HeaderMap, endOfStream: boolean): void;
   upstreamData(chunk: Uint8Array, endOfStream: boolean): void;
-  upstreamTrailers(trailers: Pairs): void;
-  downstreamHeaders(headers: Pairs, endOfStream: boolean): void;
+  upstreamTrailers(trailers: HeaderMap): void;
+  downstreamHeaders(headers: HeaderMap, endOfStream: boolean): void;
   downstreamData(chunk: Uint8Array, endOfStream: boolean): void;
-  downstreamTrailers(trailers: Pairs): void;
+  downstreamTrailers(trailers: HeaderMap): void;
   /** A filter reset the stream (proxy_close_stream, a reply after the response started). */
   reset(reason: string): void;
 }
@@ -27,50 +25,17 @@ class Cursor {
   ended = false;
 }
 
-/** Where one filter's output goes: the next filter, or the upstream / the client. */
-interface Receiver {
-  headers(headers: Pairs, endOfStream: boolean): void;
-  data(chunk: Uint8Array, endOfStream: boolean): void;
-  trailers(trailers: Pairs): void;
-}
-
-/** Hands on what `out` let through since `cursor`; returns whether anything moved. */
-function move(out: HttpMessage, cursor: Cursor, to: Receiver): boolean {
-  let moved = false;
-  if (out.headersForwarded && !cursor.headers) {
-    cursor.headers = true;
-    moved = true;
-    const endsHere = out.endStreamForwarded && out.bodyLength === 0 && !out.trailersForwarded;
-    if (endsHere) cursor.ended = true;
-    to.headers(out.headers.pairs(), endsHere);
-  }
-  if (!cursor.headers || cursor.ended) return moved;
-  const bodyLength = out.bodyLength;
-  const endsWithBody = out.endStreamForwarded && !out.trailersForwarded;
-  if (bodyLength > cursor.bodyOffset || (endsWithBody && !cursor.ended)) {
-    const chunk = out.bodyFrom(cursor.bodyOffset);
-    cursor.bodyOffset = bodyLength;
-    if (endsWithBody) cursor.ended = true;
-    moved = true;
-    to.data(chunk, endsWithBody);
-  }
-  if (out.trailersForwarded && !cursor.trailers) {
-    cursor.trailers = true;
-    cursor.ended = true;
-    moved = true;
-    to.trailers(out.trailers?.pairs() ?? []);
-  }
-  return moved;
-}
-
 interface Link {
   stream: HttpStream | undefined;
   request: Cursor;
   response: Cursor;
 }
 
+/** The request flows towards the upstream (filter i → i+1), the response towards the client (i → i-1). */
+type Way = "request" | "response";
+
 export class RequestChain {
-  private readonly links: Link[];
+  private readonly links: Link[] = [];
   private finished = false;
   private resetSent = false;
 
@@ -80,7 +45,7 @@ export class RequestChain {
     private readonly open: (index: number) => HttpStream,
     private readonly sink: ChainSink,
   ) {
-    this.links = Array.from({ length: size }, () => ({ stream: undefined, request: new Cursor(), response: new Cursor() }));
+    for (let i = 0; i < size; i++) this.links.push({ stream: undefined, request: new Cursor(), response: new Cursor() });
   }
 
   /** The filter (index) that answered locally, if one did. */
@@ -98,62 +63,58 @@ export class RequestChain {
     return this.links.flatMap((l) => (l.stream ? [l.stream] : []));
   }
 
-  requestHeaders(headers: Pairs, endOfStream: boolean): void {
-    if (this.links.length === 0) {
-      this.sink.upstreamHeaders(headers, endOfStream);
-      return;
-    }
-    this.stream(0).sendRequestHeaders(headers, endOfStream);
+  requestHeaders(headers: HeaderMap, endOfStream: boolean): void {
+    this.deliverHeaders("request", 0, headers, endOfStream);
     this.pump();
   }
 
   requestData(chunk: Uint8Array, endOfStream: boolean): void {
-    if (this.links.length === 0) return this.sink.upstreamData(chunk, endOfStream);
-    const first = this.stream(0);
-    if (!first.completed) first.sendRequestBody(chunk, endOfStream);
+    this.deliverData("request", 0, chunk, endOfStream);
     this.pump();
   }
 
-  requestTrailers(trailers: Pairs): void {
-    if (this.links.length === 0) return this.sink.upstreamTrailers(trailers);
-    const first = this.stream(0);
-    if (!first.completed) first.sendRequestTrailers(trailers);
+  requestTrailers(trailers: HeaderMap): void {
+    this.deliverTrailers("request", 0, trailers);
     this.pump();
   }
 
-  responseHeaders(headers: Pairs, endOfStream: boolean): void {
-    if (this.links.length === 0) return this.sink.downstreamHeaders(headers, endOfStream);
-    const last = this.links[this.links.length - 1].stream;
-    if (last && !last.completed && !last.localResponse) last.sendResponseHeaders(headers, endOfStream);
+  responseHeaders(headers: HeaderMap, endOfStream: boolean): void {
+    this.deliverHeaders("response", this.links.length - 1, headers, endOfStream);
     this.pump();
   }
 
   responseData(chunk: Uint8Array, endOfStream: boolean): void {
-    if (this.links.length === 0) return this.sink.downstreamData(chunk, endOfStream);
-    const last = this.links[this.links.length - 1].stream;
-    if (last && !last.completed && !last.localResponse) last.sendResponseBody(chunk, endOfStream);
+    this.deliverData("response", this.links.length - 1, chunk, endOfStream);
     this.pump();
   }
 
-  responseTrailers(trailers: Pairs): void {
-    if (this.links.length === 0) return this.sink.downstreamTrailers(trailers);
-    const last = this.links[this.links.length - 1].stream;
-    if (last && !last.completed && !last.localResponse) last.sendResponseTrailers(trailers);
+  responseTrailers(trailers: HeaderMap): void {
+    this.deliverTrailers("response", this.links.length - 1, trailers);
     this.pump();
   }
 
   /** Hands on whatever any filter has let through since the last pump, until nothing moves. */
   pump(): void {
     if (this.finished) return;
+    const links = this.links;
     for (let moved = true; moved; ) {
       moved = false;
-      for (let i = 0; i < this.links.length; i++) moved = this.moveRequest(i) || moved;
-      for (let i = this.links.length - 1; i >= 0; i--) moved = this.moveResponse(i) || moved;
+      for (let i = 0; i < links.length; i++) {
+        const stream = links[i].stream;
+        if (stream) moved = this.move(stream.request, links[i].request, "request", i + 1) || moved;
+      }
+      for (let i = links.length - 1; i >= 0; i--) {
+        const stream = links[i].stream;
+        if (stream) moved = this.move(stream.response, links[i].response, "response", i - 1) || moved;
+        // Once the response's end reached the client, the streams that never saw it end too.
+        if (!this.finished && links[0].response.ended) this.end();
+      }
     }
-    const reset = this.links.find((l) => l.stream?.resetReason !== undefined);
-    if (reset && !this.resetSent) {
+    for (let i = 0; i < links.length && !this.resetSent; i++) {
+      const reason = links[i].stream?.resetReason;
+      if (reason === undefined) continue;
       this.resetSent = true;
-      this.sink.reset(reset.stream!.resetReason!);
+      this.sink.reset(reason);
       this.end();
     }
   }
@@ -164,47 +125,87 @@ export class RequestChain {
     for (const link of this.links) if (link.stream && !link.stream.completed) link.stream.end();
   }
 
+  /** Hands on what `out` let through since `cursor` to filter `to` (or past the chain's end); returns whether anything moved. */
+  private move(out: HttpMessage, cursor: Cursor, way: Way, to: number): boolean {
+    let moved = false;
+    if (out.headersForwarded && !cursor.headers) {
+      cursor.headers = true;
+      moved = true;
+      const endsHere = out.endStreamForwarded && out.bodyLength === 0 && !out.trailersForwarded;
+      if (endsHere) cursor.ended = true;
+      this.deliverHeaders(way, to, out.headers, endsHere);
+    }
+    if (!cursor.headers || cursor.ended) return moved;
+    const bodyLength = out.bodyLength;
+    const endsWithBody = out.endStreamForwarded && !out.trailersForwarded;
+    if (bodyLength > cursor.bodyOffset || (endsWithBody && !cursor.ended)) {
+      const chunk = out.bodyFrom(cursor.bodyOffset);
+      cursor.bodyOffset = bodyLength;
+      if (endsWithBody) cursor.ended = true;
+      moved = true;
+      this.deliverData(way, to, chunk, endsWithBody);
+    }
+    if (out.trailersForwarded && !cursor.trailers) {
+      cursor.trailers = true;
+      cursor.ended = true;
+      moved = true;
+      this.deliverTrailers(way, to, out.trailers ?? new HeaderMap(way === "request" ? "requestTrailers" : "responseTrailers"));
+    }
+    return moved;
+  }
+
+  // Delivery into filter `to`, or to the upstream (request past the last filter) or the
+  // client (response past the first). A filter whose stream is over takes nothing more;
+  // only request headers open a filter's stream.
+
+  private deliverHeaders(way: Way, to: number, headers: HeaderMap, endOfStream: boolean): void {
+    if (way === "request") {
+      if (to === this.links.length) this.sink.upstreamHeaders(headers, endOfStream);
+      else this.stream(to).sendRequestHeaders(headers, endOfStream);
+    } else if (to < 0) {
+      this.sink.downstreamHeaders(headers, endOfStream);
+    } else {
+      this.responseTarget(to)?.sendResponseHeaders(headers, endOfStream);
+    }
+  }
+
+  private deliverData(way: Way, to: number, chunk: Uint8Array, endOfStream: boolean): void {
+    if (way === "request") {
+      if (to === this.links.length) this.sink.upstreamData(chunk, endOfStream);
+      else this.requestTarget(to)?.sendRequestBody(chunk, endOfStream);
+    } else if (to < 0) {
+      this.sink.downstreamData(chunk, endOfStream);
+    } else {
+      this.responseTarget(to)?.sendResponseBody(chunk, endOfStream);
+    }
+  }
+
+  private deliverTrailers(way: Way, to: number, trailers: HeaderMap): void {
+    if (way === "request") {
+      if (to === this.links.length) this.sink.upstreamTrailers(trailers);
+      else this.requestTarget(to)?.sendRequestTrailers(trailers);
+    } else if (to < 0) {
+      this.sink.downstreamTrailers(trailers);
+    } else {
+      this.responseTarget(to)?.sendResponseTrailers(trailers);
+    }
+  }
+
   private stream(index: number): HttpStream {
     const link = this.links[index];
     link.stream ??= this.open(index);
     return link.stream;
   }
 
-  /** Filter i's forwarded request goes to filter i+1, or upstream from the last filter. */
-  private moveRequest(i: number): boolean {
-    const stream = this.links[i].stream;
-    if (!stream) return false;
-    const target: Receiver =
-      i === this.links.length - 1
-        ? { headers: (h, e) => this.sink.upstreamHeaders(h, e), data: (c, e) => this.sink.upstreamData(c, e), trailers: (t) => this.sink.upstreamTrailers(t) }
-        : {
-            headers: (h, e) => this.stream(i + 1).sendRequestHeaders(h, e),
-            data: (c, e) => void (this.links[i + 1].stream?.completed || this.stream(i + 1).sendRequestBody(c, e)),
-            trailers: (t) => void (this.links[i + 1].stream?.completed || this.stream(i + 1).sendRequestTrailers(t)),
-          };
-    return move(stream.request, this.links[i].request, target);
+  /** Filter `index` for more of the request: opened if need be, unless its stream is over. */
+  private requestTarget(index: number): HttpStream | undefined {
+    const stream = this.stream(index);
+    return stream.completed ? undefined : stream;
   }
 
-  /** Filter i's forwarded response goes to filter i-1, or to the client from the first filter. */
-  private moveResponse(i: number): boolean {
-    const stream = this.links[i].stream;
-    if (!stream) return false;
-    const previous = i === 0 ? undefined : this.links[i - 1].stream;
-    const open = () => previous !== undefined && !previous.completed;
-    const target: Receiver =
-      i === 0
-        ? { headers: (h, e) => this.sink.downstreamHeaders(h, e), data: (c, e) => this.sink.downstreamData(c, e), trailers: (t) => this.sink.downstreamTrailers(t) }
-        : {
-            headers: (h, e) => void (open() && previous!.sendResponseHeaders(h, e)),
-            data: (c, e) => void (open() && previous!.sendResponseBody(c, e)),
-            trailers: (t) => void (open() && previous!.sendResponseTrailers(t)),
-          };
-    return this.finishIfDone(move(stream.response, this.links[i].response, target));
-  }
-
-  /** Once the response's end reached the client, the streams that never saw it end too. */
-  private finishIfDone(moved: boolean): boolean {
-    if (!this.finished && this.links[0].response.ended) this.end();
-    return moved;
+  /** Filter `index` for the response: only one the request reached, whose stream is still on and not answered locally. */
+  private responseTarget(index: number): HttpStream | undefined {
+    const stream = this.links[index].stream;
+    return stream && !stream.completed && !stream.localResponse ? stream : undefined;
   }
 }
