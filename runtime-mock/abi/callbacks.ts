@@ -33,22 +33,27 @@ export type CallOutcome =
 
 export const wasCalled = (outcome: CallOutcome): boolean => outcome.kind === "ok" || outcome.kind === "trapped";
 
+// The outcomes that carry no value are shared: one is made per plugin call otherwise.
+const TRAPPED: CallOutcome = Object.freeze({ kind: "trapped" });
+const MISSING: CallOutcome = Object.freeze({ kind: "missing" });
+const VM_FAILED: CallOutcome = Object.freeze({ kind: "vmFailed" });
+
 /** Calls an export on behalf of a context; never throws. */
 export function invokeExport(target: CallTarget, contextId: number, name: string, args: number[]): CallOutcome {
-  if (target.failed) return { kind: "vmFailed" };
+  if (target.failed) return VM_FAILED;
   const fn = target.exportedFunction(name);
-  if (!fn) return { kind: "missing" };
+  if (!fn) return MISSING;
   target.enterCall(contextId);
   try {
     const result = fn(...args);
     const stopIteration = target.takeStopIteration();
     // Memory past the configured limit fails the VM as a trap in this call would.
-    if (!target.checkMemoryLimit(name)) return { kind: "trapped" };
+    if (!target.checkMemoryLimit(name)) return TRAPPED;
     return { kind: "ok", value: typeof result === "number" ? result >>> 0 : 0, stopIteration };
   } catch (error) {
     target.takeStopIteration();
     target.recordFailure(name, error);
-    return { kind: "trapped" };
+    return TRAPPED;
   } finally {
     target.leaveCall();
   }

@@ -8,12 +8,15 @@ export class PluginMemory {
   private memory: WebAssembly.Memory | undefined;
   /** memory.buffer, cached: reading it is costly, and a grow detaches it (byteLength 0), which is when it is read again. */
   private cached: ArrayBuffer = new ArrayBuffer(0);
+  // Views of the cached buffer, made once per buffer rather than once per access.
+  private bytes = new Uint8Array(this.cached);
+  private words = new DataView(this.cached);
   private allocator: ((size: number) => number) | undefined;
 
   /** Binds the instance's memory and the allocator the host must use (malloc first, ABI.md §2). */
   bind(memory: WebAssembly.Memory, allocator: ((size: number) => number) | undefined): void {
     this.memory = memory;
-    this.cached = memory.buffer;
+    this.refresh();
     this.allocator = allocator;
   }
 
@@ -27,8 +30,19 @@ export class PluginMemory {
   }
 
   private get buffer(): ArrayBuffer {
-    if (this.cached.byteLength === 0 && this.memory) this.cached = this.memory.buffer;
+    if (this.cached.byteLength === 0 && this.memory) this.refresh();
     return this.cached;
+  }
+
+  private get view(): DataView {
+    if (this.cached.byteLength === 0 && this.memory) this.refresh();
+    return this.words;
+  }
+
+  private refresh(): void {
+    this.cached = this.memory!.buffer;
+    this.bytes = new Uint8Array(this.cached);
+    this.words = new DataView(this.cached);
   }
 
   private inBounds(ptr: number, len: number): boolean {
@@ -40,38 +54,41 @@ export class PluginMemory {
     ptr >>>= 0;
     len >>>= 0;
     if (!this.memory || !this.inBounds(ptr, len)) return undefined;
-    return new Uint8Array(this.buffer, ptr, len).slice();
+    return this.bytes.slice(ptr, ptr + len);
   }
 
+  /** The UTF-8 text at [ptr, ptr+len), decoded in place (no copy), or undefined outside memory. */
   readUtf8(ptr: number, len: number): string | undefined {
-    const bytes = this.read(ptr, len);
-    return bytes === undefined ? undefined : utf8.decode(bytes);
+    ptr >>>= 0;
+    len >>>= 0;
+    if (!this.memory || !this.inBounds(ptr, len)) return undefined;
+    return utf8.decode(this.bytes.subarray(ptr, ptr + len));
   }
 
   readU32(ptr: number): number | undefined {
     ptr >>>= 0;
     if (!this.memory || !this.inBounds(ptr, 4)) return undefined;
-    return new DataView(this.buffer).getUint32(ptr, true);
+    return this.view.getUint32(ptr, true);
   }
 
   write(ptr: number, data: Uint8Array): boolean {
     ptr >>>= 0;
     if (!this.memory || !this.inBounds(ptr, data.length)) return false;
-    new Uint8Array(this.buffer, ptr, data.length).set(data);
+    this.bytes.set(data, ptr);
     return true;
   }
 
   writeU32(ptr: number, value: number): boolean {
     ptr >>>= 0;
     if (!this.memory || !this.inBounds(ptr, 4)) return false;
-    new DataView(this.buffer).setUint32(ptr, value >>> 0, true);
+    this.view.setUint32(ptr, value >>> 0, true);
     return true;
   }
 
   writeU64(ptr: number, value: bigint): boolean {
     ptr >>>= 0;
     if (!this.memory || !this.inBounds(ptr, 8)) return false;
-    new DataView(this.buffer).setBigUint64(ptr, BigInt.asUintN(64, value), true);
+    this.view.setBigUint64(ptr, BigInt.asUintN(64, value), true);
     return true;
   }
 

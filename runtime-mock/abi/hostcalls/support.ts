@@ -22,8 +22,7 @@ export function readBytes(vm: PluginVm, ptr: number, len: number): Uint8Array | 
 }
 
 export function readText(vm: PluginVm, ptr: number, len: number): string | undefined {
-  const bytes = readBytes(vm, ptr, len);
-  return bytes === undefined ? undefined : text(bytes);
+  return vm.memory.readUtf8(u32(ptr), u32(len));
 }
 
 /** setWord / setDatatype<uint32_t>: false when outside memory. */
