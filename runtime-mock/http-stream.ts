@@ -642,9 +642,7 @@ export class HttpStream {
         dir.trailers = new HeaderMap(side === "request" ? "requestTrailers" : "responseTrailers");
         return dir.trailers;
       },
-      get responseCodeDetails() {
-        return stream.details;
-      },
+      responseCodeDetails: () => stream.details,
       setResponseCodeDetails: (details) => {
         stream.details = details;
       },

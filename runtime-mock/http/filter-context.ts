@@ -23,7 +23,7 @@ export interface FilterCallbacks {
   sendLocalReply(reply: LocalReplyRequest): void;
   /** Envoy `addDecodedTrailers`/`addEncodedTrailers`: an empty trailer map for the direction. */
   addTrailers(side: Side): HeaderMap;
-  readonly responseCodeDetails: string | undefined;
+  responseCodeDetails(): string | undefined;
   setResponseCodeDetails(details: string): void;
   streamFacts(): StreamFacts;
   readonly properties: PropertyTree;
@@ -52,8 +52,8 @@ export class HttpFilterContext extends HostContext {
   /** `end_of_stream_`: the last end_of_stream flag delivered, shared by both directions. */
   endOfStream = false;
 
-  /** `wasm.*` filter state written by proxy_set_property. */
-  private readonly filterState = new Map<string, Uint8Array>();
+  /** `wasm.*` filter state written by proxy_set_property (made on first use: most streams never touch it). */
+  private filterState: Map<string, Uint8Array> | undefined;
 
   constructor(
     vm: PluginVm,
@@ -158,7 +158,7 @@ export class HttpFilterContext extends HostContext {
   /** Deferred stream reset; response code details "wasm_close_stream" unless some are set. */
   override closeStream(type: StreamType): WasmResult {
     if (type === StreamType.HttpRequest || type === StreamType.HttpResponse) {
-      if (this.stream.responseCodeDetails === undefined) this.stream.setResponseCodeDetails(CLOSE_STREAM_DETAILS);
+      if (this.stream.responseCodeDetails() === undefined) this.stream.setResponseCodeDetails(CLOSE_STREAM_DETAILS);
       this.vm.defer(() => this.stream.resetStream());
     }
     return WasmResult.Ok;
@@ -174,7 +174,7 @@ export class HttpFilterContext extends HostContext {
       plugin: this.vm.settings.plugin,
       overrides: this.stream.properties,
       stream: this.stream.streamFacts(),
-      filterState: this.filterState,
+      filterState: (this.filterState ??= new Map()),
     };
   }
 
