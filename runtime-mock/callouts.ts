@@ -10,6 +10,7 @@ import { WasmResult } from "./abi/types.js";
 import { BodyBuffer, MutableBuffer } from "./buffers.js";
 import { readGrpcService } from "./grpc-service.js";
 import { HeaderMap } from "./headers.js";
+import { IdTable } from "./id-table.js";
 import type { RootContext } from "./root-context.js";
 import type { PluginVm } from "./vm.js";
 
@@ -135,7 +136,7 @@ export interface CalloutStart {
 
 export class Callouts {
   /** Tokens are unique per VM, so one map serves every root (each entry remembers its root). */
-  private readonly entries = new Map<number, Entry>();
+  private readonly entries = new IdTable<Entry>();
 
   constructor(
     private readonly vm: PluginVm,
@@ -272,7 +273,7 @@ export class Callouts {
 
   /** Envoy `~Context`: a root going away cancels its calls and resets its streams. */
   cancelAll(root: RootContext): void {
-    for (const [token, entry] of [...this.entries]) {
+    for (const [token, entry] of this.entries.entries()) {
       if (entry.root !== root) continue;
       if (entry.kind === "grpcStream") {
         if (!entry.remoteClosed) entry.stream?.resetStream();
@@ -285,7 +286,7 @@ export class Callouts {
 
   /** Calls of this root still known to Envoy (for tests and leak checks). */
   inFlight(root: RootContext): number[] {
-    return [...this.entries].filter(([, e]) => e.root === root).map(([token]) => token);
+    return this.entries.entries().filter(([, e]) => e.root === root).map(([token]) => token);
   }
 
   private lookup(root: RootContext, token: number): Entry | undefined {

@@ -11,6 +11,7 @@ import { PeerType, type AbiVersion, type LogLevel } from "./abi/types.js";
 import { invokePluginForeignFunction, type ForeignFunction } from "./foreign-functions.js";
 import type { GrpcCall, GrpcStream } from "./grpc-call.js";
 import type { HttpCall } from "./http-call.js";
+import { IdTable } from "./id-table.js";
 import { HttpStream, type HttpStreamOptions } from "./http-stream.js";
 import type { LogEntry } from "./logs.js";
 import type { MetricsRegistry } from "./metrics.js";
@@ -38,8 +39,8 @@ export const INITIALIZATION_FAILED = "Failed to initialize Wasm code";
 export class Host {
   private readonly root: RootContext;
   private lifecycle: "loaded" | "running" | "startFailed" | "configureFailed" | "shutdown" = "loaded";
-  private readonly liveStreams = new Set<HttpStream>();
-  private readonly liveConnections = new Set<TcpConnection>();
+  private readonly liveStreams = new IdTable<HttpStream>();
+  private readonly liveConnections = new IdTable<TcpConnection>();
   private nextConnectionId = 1;
 
   private constructor(readonly vm: PluginVm) {
@@ -127,8 +128,9 @@ export class Host {
    */
   newHttpStream(options: HttpStreamOptions = {}): HttpStream {
     this.assertTrafficAccepted();
-    const stream = new HttpStream(this.vm, this.root, this.nextConnectionId++, options, () => this.liveStreams.delete(stream));
-    if (!stream.completed) this.liveStreams.add(stream);
+    const id = this.nextConnectionId++;
+    const stream = new HttpStream(this.vm, this.root, id, options, () => this.liveStreams.delete(id));
+    if (!stream.completed) this.liveStreams.set(id, stream);
     return stream;
   }
 
@@ -141,8 +143,9 @@ export class Host {
   newTcpConnection(options: TcpConnectionOptions = {}): TcpConnection {
     this.assertTrafficAccepted();
     // It may close while it is accepted (fail closed, a close from on_new_connection): the callback gets it as an argument.
-    const connection = new TcpConnection(this.vm, this.root, this.nextConnectionId++, options, (closed) => this.liveConnections.delete(closed));
-    if (!connection.closed) this.liveConnections.add(connection);
+    const id = this.nextConnectionId++;
+    const connection = new TcpConnection(this.vm, this.root, id, options, () => this.liveConnections.delete(id));
+    if (!connection.closed) this.liveConnections.set(id, connection);
     return connection;
   }
 
@@ -214,7 +217,7 @@ export class Host {
     this.mockUpstreams.addCluster(name, options);
   }
 
-  /** Callout tokens Envoy's Wasm context still tracks for the root (calls in flight, streams not fully closed). */
+  /** Callout tokens Envoy's Wasm context still tracks for the root (calls in flight, streams not fully closed), ascending. */
   get calloutsInFlight(): number[] {
     return this.vm.callouts.inFlight(this.root);
   }
@@ -308,8 +311,8 @@ export class Host {
    */
   shutdown(): void {
     if (this.lifecycle === "shutdown") return;
-    for (const stream of [...this.liveStreams]) stream.end();
-    for (const connection of [...this.liveConnections]) connection.closeDownstream(PeerType.Local);
+    for (const stream of this.liveStreams.values()) stream.end();
+    for (const connection of this.liveConnections.values()) connection.closeDownstream(PeerType.Local);
     this.vm.event(() => {
       if (this.root.created) this.root.shutdown();
       else this.root.finishShutdown(); // never announced: no on_delete, but the VM lets go of its vm_id

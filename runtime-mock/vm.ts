@@ -22,6 +22,7 @@ import { LogLevel, WasmResult, type AbiVersion } from "./abi/types.js";
 import { Callouts, CalloutTokens, type Upstreams } from "./callouts.js";
 import { VmContext, type HostContext } from "./context.js";
 import type { ForeignFunctionRegistry } from "./foreign-functions.js";
+import { IdTable } from "./id-table.js";
 import { LogBook } from "./logs.js";
 import { MetricsRegistry } from "./metrics.js";
 import { MockUpstreams } from "./mock-upstreams.js";
@@ -76,7 +77,7 @@ export class PluginVm implements CallTarget {
   private exports: Record<string, unknown> = {};
   private allocatorName: string | undefined;
   private readonly providedImports: Record<string, Record<string, WebAssembly.Memory | WebAssembly.Table>> = {};
-  private readonly contexts = new Map<number, HostContext>();
+  private readonly contexts = new IdTable<HostContext>();
   private nextContextId = 1;
   private phase: Phase = "unbound";
   private currentId: number | undefined;
@@ -215,7 +216,7 @@ export class PluginVm implements CallTarget {
   unregisterContext(context: HostContext): void {
     if (this.contexts.get(context.id) === context) this.contexts.delete(context.id);
     // The VM (and its hold on the vm_id's shared data and queues) lives while a root context does.
-    if (context.kind === "root" && ![...this.contexts.values()].some((c) => c.kind === "root")) this.process.detachVm(this);
+    if (context.kind === "root" && !this.contexts.values().some((c) => c.kind === "root")) this.process.detachVm(this);
   }
 
   // --- process-wide state (shared with the other VMs of the process) -------------------

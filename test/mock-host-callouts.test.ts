@@ -47,7 +47,7 @@ describe("proxy_http_call: tokens and argument checks", () => {
     assert.deepEqual(slots(host, 0, 8), [0, 0, 0, 0, WasmResult.InternalFailure, 0, 0, 0]);
     assert.deepEqual(slots(host, 10, 8), [4, 5, 6, 8, 0, 16, 9, 20], "12 went to the call Envoy could not start");
     assert.deepEqual(host.httpCalls.map((c) => [c.token, c.rootContextId]), [[4, 1], [8, 1], [16, 1], [20, 1]], "issued on the root, even from stream 2");
-    assert.deepEqual(host.calloutsInFlight, [4, 5, 6, 8, 16, 9, 20]);
+    assert.deepEqual(host.calloutsInFlight, [4, 5, 6, 8, 9, 16, 20]);
   });
 
   test("BAD_ARGUMENT: timeout ≥ 2^31 (checked first), unknown cluster, each missing pseudo-header; `host` counts as :authority", async () => {

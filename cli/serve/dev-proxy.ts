@@ -3,7 +3,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { HeaderMap, LogLevel, type LogEntry } from "../../runtime-mock/index.js";
+import { HeaderMap, IdTable, LogLevel, type LogEntry } from "../../runtime-mock/index.js";
 import { CliError, ExitCode } from "../errors.js";
 import { rawHeadersOf, requestHasNoBody, requestHeadersOf, responseHasNoBody, responseHeadersOf } from "./http-mapping.js";
 import type { PluginDefinition } from "./plugin-definition.js";
@@ -33,7 +33,9 @@ export class DevProxy {
   private generation!: Generation;
   private watchers: FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | undefined;
-  private readonly active = new Set<RequestChain>();
+  /** The requests in flight, by a serial number (an IdTable, not a Set: see id-table.ts). */
+  private readonly active = new IdTable<RequestChain>();
+  private nextRequest = 0;
   /** Generations still running plugins (the current one, and retired ones with requests in flight). */
   private readonly live = new Set<Generation>();
   private clockTimer: NodeJS.Timeout | undefined;
@@ -102,7 +104,7 @@ export class DevProxy {
     clearTimeout(this.reloadTimer);
     clearInterval(this.clockTimer);
     for (const watcher of this.watchers) watcher.close();
-    for (const chain of this.active) chain.end();
+    for (const chain of this.active.values()) chain.end();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -149,7 +151,7 @@ export class DevProxy {
 
   /** A callout answer or a timer may have resumed streams: move every chain on. */
   private pumpAll(): void {
-    for (const chain of this.active) chain.pump();
+    for (const chain of this.active.values()) chain.pump();
   }
 
   private printLog(plugin: PluginDefinition, entry: LogEntry): void {
@@ -193,13 +195,14 @@ export class DevProxy {
       exchange,
     );
     exchange.chain = chain;
-    this.active.add(chain);
+    const serial = this.nextRequest++;
+    this.active.set(serial, chain);
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
       chain.end();
-      this.active.delete(chain);
+      this.active.delete(serial);
       generation.release();
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const by = chain.localReplyBy;
