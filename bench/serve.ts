@@ -72,7 +72,7 @@ try {
   const ratio = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
   console.log("\n## pwas serve (the header-append chain) against a plain Node reverse proxy");
   console.log(`${CONNECTIONS} connections, ${DURATION_S} s per run, ${ROUNDS} alternating rounds (autocannon); last round: ${lastServe.toFixed(0)} req/s through pwas serve, ${lastPlain.toFixed(0)} req/s through the plain proxy`);
-  console.log(`ratio ${ratio.toFixed(2)}× (median of rounds; target ≥ ${TARGET}: ${ratio >= TARGET ? "met" : "MISSED"})`);
+  console.log(`ratio ${ratio.toFixed(2)}× (median of rounds; target ≥ ${TARGET}: ${ratio >= TARGET ? "met" : "MISSED"}); rounds: ${ratios.map((r) => r.toFixed(2)).join(", ")}`);
   console.log(`pwas serve process memory (RSS): ${mib(memoryBefore)} after warm-up, ${mib(memoryAfter)} after the load (${(memoryAfter / memoryBefore).toFixed(2)}×)`);
 } finally {
   served.process.kill("SIGINT");
