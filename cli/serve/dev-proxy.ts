@@ -179,7 +179,7 @@ export class DevProxy {
   private handle(request: IncomingMessage, response: ServerResponse): void {
     const generation = this.generation;
     generation.acquire();
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const method = request.method ?? "GET";
     const path = request.url ?? "/";
     const socket = request.socket;
@@ -204,7 +204,7 @@ export class DevProxy {
       chain.end();
       this.active.delete(serial);
       generation.release();
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const ms = performance.now() - started;
       const by = chain.localReplyBy;
       const local = by !== undefined ? ` local reply by ${generation.plugins[by].definition.name}` : "";
       this.options.print(`${method} ${path} ${exchange.status ?? "-"} ${ms.toFixed(1)}ms${local}${exchange.resetReason ? ` reset: ${exchange.resetReason}` : ""}`);

@@ -50,8 +50,8 @@ export class RequestChain {
 
   /** The filter (index) that answered locally, if one did. */
   get localReplyBy(): number | undefined {
-    const index = this.links.findIndex((l) => l.stream?.localResponse !== undefined);
-    return index >= 0 ? index : undefined;
+    for (let i = 0; i < this.links.length; i++) if (this.links[i].stream?.localResponse !== undefined) return i;
+    return undefined;
   }
 
   get done(): boolean {
