@@ -68,12 +68,16 @@ async function started(source: string | Uint8Array, options: HostOptions, envoy?
   return host;
 }
 
-/** Request headers (end of stream), response headers (end of stream): log, done, delete follow. */
-function plainStream(request: Pairs): StreamShape {
+/**
+ * Request headers (end of stream), `beforeResponse`, response headers (end of stream): log,
+ * done, delete follow.
+ */
+function plainStream(request: Pairs, beforeResponse: () => void = () => {}): StreamShape {
   return (host) => ({
     run() {
       const stream = host.newHttpStream();
       stream.sendRequestHeaders(request, true);
+      beforeResponse();
       stream.sendResponseHeaders(RESPONSE, true);
       if (!stream.completed) throw new Error("the stream did not complete");
     },
@@ -81,6 +85,7 @@ function plainStream(request: Pairs): StreamShape {
       const stream = host.newHttpStream();
       stream.sendRequestHeaders(request, true);
       return () => {
+        beforeResponse();
         stream.sendResponseHeaders(RESPONSE, true);
         if (!stream.completed) throw new Error("the stream did not complete");
       };
@@ -118,27 +123,11 @@ class AuthorizationService implements Upstreams {
   }
 }
 
-/** ext-authz's stream: the request pauses for the callout, the service allows it, the response follows. */
-function authorizedStream(request: Pairs, service: AuthorizationService): StreamShape {
-  return (host) => ({
-    run() {
-      const stream = host.newHttpStream();
-      stream.sendRequestHeaders(request, true);
-      service.answer();
-      stream.sendResponseHeaders(RESPONSE, true);
-      if (!stream.completed) throw new Error("the stream did not complete");
-    },
-    open() {
-      const stream = host.newHttpStream();
-      stream.sendRequestHeaders(request, true);
-      return () => {
-        service.answer(); // answered in the order asked
-        stream.sendResponseHeaders(RESPONSE, true);
-        if (!stream.completed) throw new Error("the stream did not complete");
-      };
-    },
-  });
-}
+/**
+ * ext-authz's stream: the request pauses for the callout, the service allows it, the
+ * response follows. With streams open at once, calls are answered in the order asked.
+ */
+const authorizedStream = (request: Pairs, service: AuthorizationService): StreamShape => plainStream(request, () => service.answer());
 
 function loaded(host: Host, shape: StreamShape, memory: () => [string, number][] = () => [["", host.memoryBytes]]): Loaded {
   return { host, ...shape(host), memory };
