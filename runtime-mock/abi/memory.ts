@@ -8,7 +8,8 @@ export class PluginMemory {
   private memory: WebAssembly.Memory | undefined;
   /** memory.buffer, cached: reading it is costly, and a grow detaches it (byteLength 0), which is when it is read again. */
   private cached: ArrayBuffer = new ArrayBuffer(0);
-  // Views of the cached buffer, made once per buffer rather than once per access.
+  // Views of the cached buffer, made once per buffer rather than once per access. They are
+  // current once `inBounds` has run: it reads `byteLength`, which refreshes them after a grow.
   private bytes = new Uint8Array(this.cached);
   private words = new DataView(this.cached);
   private allocator: ((size: number) => number) | undefined;
@@ -32,11 +33,6 @@ export class PluginMemory {
   private get buffer(): ArrayBuffer {
     if (this.cached.byteLength === 0 && this.memory) this.refresh();
     return this.cached;
-  }
-
-  private get view(): DataView {
-    if (this.cached.byteLength === 0 && this.memory) this.refresh();
-    return this.words;
   }
 
   private refresh(): void {
@@ -68,7 +64,7 @@ export class PluginMemory {
   readU32(ptr: number): number | undefined {
     ptr >>>= 0;
     if (!this.memory || !this.inBounds(ptr, 4)) return undefined;
-    return this.view.getUint32(ptr, true);
+    return this.words.getUint32(ptr, true);
   }
 
   write(ptr: number, data: Uint8Array): boolean {
@@ -81,14 +77,14 @@ export class PluginMemory {
   writeU32(ptr: number, value: number): boolean {
     ptr >>>= 0;
     if (!this.memory || !this.inBounds(ptr, 4)) return false;
-    this.view.setUint32(ptr, value >>> 0, true);
+    this.words.setUint32(ptr, value >>> 0, true);
     return true;
   }
 
   writeU64(ptr: number, value: bigint): boolean {
     ptr >>>= 0;
     if (!this.memory || !this.inBounds(ptr, 8)) return false;
-    this.view.setBigUint64(ptr, BigInt.asUintN(64, value), true);
+    this.words.setBigUint64(ptr, BigInt.asUintN(64, value), true);
     return true;
   }
 
