@@ -11,8 +11,8 @@ import { PeerType, type AbiVersion, type LogLevel } from "./abi/types.js";
 import { invokePluginForeignFunction, type ForeignFunction } from "./foreign-functions.js";
 import type { GrpcCall, GrpcStream } from "./grpc-call.js";
 import type { HttpCall } from "./http-call.js";
-import { IdTable } from "./id-table.js";
 import { HttpStream, type HttpStreamOptions } from "./http-stream.js";
+import { IdTable } from "./id-table.js";
 import type { LogEntry } from "./logs.js";
 import type { MetricsRegistry } from "./metrics.js";
 import { MockUpstreams, type ClusterOptions } from "./mock-upstreams.js";
@@ -142,7 +142,7 @@ export class Host {
    */
   newTcpConnection(options: TcpConnectionOptions = {}): TcpConnection {
     this.assertTrafficAccepted();
-    // It may close while it is accepted (fail closed, a close from on_new_connection): the callback gets it as an argument.
+    // It may close while it is accepted (fail closed, a close from on_new_connection): the callback then runs before `set`, which is skipped.
     const id = this.nextConnectionId++;
     const connection = new TcpConnection(this.vm, this.root, id, options, () => this.liveConnections.delete(id));
     if (!connection.closed) this.liveConnections.set(id, connection);

@@ -41,7 +41,7 @@ export class IdTable<V> {
       this.slots[found] = value;
       return;
     }
-    if ((this.used + 1) * 2 > this.ids.length) this.rebuild(Math.max(16, capacityFor(this.live + 1)));
+    if ((this.used + 1) * 2 > this.ids.length) this.rebuild(capacityFor(this.live + 1));
     const mask = this.ids.length - 1;
     let slot = home(id, mask);
     while (this.ids[slot] >= 0) slot = (slot + 1) & mask;

@@ -94,7 +94,7 @@ export class TcpConnection {
     root: RootContext,
     private readonly connectionId: number,
     options: TcpConnectionOptions = {},
-    private readonly onClose?: (connection: TcpConnection) => void,
+    private readonly onClose?: () => void,
   ) {
     this.mode = vm.failed ? (vm.settings.failOpen ? "absent" : "failedVm") : "plugin";
     this.properties = mergePropertyTrees(vm.settings.properties, options.properties);
@@ -273,7 +273,7 @@ export class TcpConnection {
     this.down.pending.take();
     this.up.pending.take();
     this.vm.unregisterContext(this.filter);
-    this.onClose?.(this);
+    this.onClose?.();
   }
 
   /** Context::onCloseTCP: the TCP order, on_done → on_log → on_delete, once. Never into a failed VM. */

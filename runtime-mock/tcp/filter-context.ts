@@ -34,8 +34,8 @@ export class TcpFilterContext extends HostContext {
   /** `network_upstream_data_buffer_`: the upstream connection's read buffer tcp_proxy writes from. */
   upstreamData: BodyBuffer | undefined;
 
-  /** `wasm.*` filter state written by proxy_set_property. */
-  private readonly filterState = new Map<string, Uint8Array>();
+  /** `wasm.*` filter state written by proxy_set_property (made on first use: most connections never touch it). */
+  private filterState: Map<string, Uint8Array> | undefined;
 
   constructor(
     vm: PluginVm,
@@ -91,7 +91,7 @@ export class TcpFilterContext extends HostContext {
       plugin: this.vm.settings.plugin,
       overrides: this.connection.properties,
       stream: this.connection.streamFacts(),
-      filterState: this.filterState,
+      filterState: (this.filterState ??= new Map()),
     };
   }
 }
