@@ -10,7 +10,6 @@ export { GrpcCall, GrpcStream, type GrpcStreamState } from "./grpc-call.js";
 export { MockUpstreams, type ClusterConfig, type ClusterOptions, type GrpcAnswer, type HttpAnswer } from "./mock-upstreams.js";
 export type { GrpcCallbacks, GrpcCalloutRequest, HttpCallbacks, HttpCalloutRequest, HttpCalloutResponse, UpstreamRequest, UpstreamStream, Upstreams } from "./callouts.js";
 export { PluginVm } from "./vm.js";
-export { IdTable } from "./id-table.js";
 export { measureMemoryGrowth, type MemoryGrowth, type MemoryGrowthOptions } from "./memory-check.js";
 export type { LogEntry } from "./logs.js";
 export { MetricsRegistry, StatsStore, type MetricSnapshot } from "./metrics.js";
