@@ -1,9 +1,10 @@
-// Compiles a plugin with the AssemblyScript compiler's API, as scripts/build-examples.mjs
+// Compiles a plugin with the AssemblyScript compiler's API, as scripts/build-examples.ts
 // does, but keeps every output in memory: `pwas build` writes them only once every target
 // compiled and every module passed Envoy's load checks, so a failed build never replaces a
 // good one.
 import { resolve } from "node:path";
 import { CliError, ExitCode } from "../errors.js";
+import type { BuiltFile } from "./source-maps.js";
 
 /** What asc resolved for a target (`--showConfig`: asconfig, its extends chain, the command line). */
 export interface TargetConfig {
@@ -13,11 +14,8 @@ export interface TargetConfig {
   options: Record<string, unknown>;
 }
 
-export interface CompiledFile {
-  /** Absolute path asc wanted to write. */
-  path: string;
-  contents: Uint8Array;
-}
+/** An output asc wanted to write (absolute path). */
+export type CompiledFile = BuiltFile;
 
 export interface CompileResult {
   target: string;

@@ -64,13 +64,13 @@ const VAL_TYPES: ReadonlyMap<number, ValType> = new Map([
 const SECTION = { type: 1, import: 2, function: 3, export: 7, start: 8 } as const;
 
 /** Internal: a structural problem; the pass that met it turns it into Envoy's message. */
-class Malformed extends Error {}
+export class Malformed extends Error {}
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const lenientUtf8 = new TextDecoder("utf-8");
 
 /** Bounded cursor over [pos, end) with LEB128 decoding. */
-class Reader {
+export class Reader {
   constructor(private readonly bytes: Uint8Array, public pos: number, readonly end: number) {}
 
   get atEnd(): boolean {
@@ -136,8 +136,10 @@ class Reader {
 }
 
 /** A section's id and the byte range of its contents. */
-interface Section {
+export interface Section {
   id: number;
+  /** Where the section's frame (its id byte) begins. */
+  frameStart: number;
   start: number;
   end: number;
 }
@@ -178,14 +180,15 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
 }
 
 /** The section frames in order; stops at the first frame whose id or length does not fit. */
-function readSections(bytes: Uint8Array): { sections: Section[]; framingBroken: boolean } {
+export function readSections(bytes: Uint8Array): { sections: Section[]; framingBroken: boolean } {
   const r = new Reader(bytes, 8, bytes.length);
   const sections: Section[] = [];
   try {
     while (!r.atEnd) {
+      const frameStart = r.pos;
       const id = r.byte();
       const body = r.take(r.u32());
-      sections.push({ id, start: body.pos, end: body.end });
+      sections.push({ id, frameStart, start: body.pos, end: body.end });
     }
     return { sections, framingBroken: false };
   } catch (e) {

@@ -1,9 +1,10 @@
-#!/usr/bin/env node
 // Builds every example plugin and test fixture (release and debug targets of its
-// asconfig.json) with the SDK's build settings. Skips an up-to-date build; writes each
+// asconfig.json) with the SDK's build settings, each with its source map (release names
+// moved into the map, as `pwas build` does). Skips an up-to-date build; writes each
 // output atomically.
 import asc from "assemblyscript/asc";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { moveNamesIntoMaps, sourceMapArgs, type BuiltFile } from "../cli/compiler/source-maps.js";
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -12,7 +13,7 @@ const pluginDirs = ["examples", "test/fixtures"].map((dir) => join(root, dir));
 const force = process.argv.includes("--force");
 
 /** Newest modification time of the files under `dir` (recursively). */
-function newestMtime(dir) {
+function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
@@ -21,29 +22,30 @@ function newestMtime(dir) {
   return newest;
 }
 
-function upToDate(exampleDir, outputs, sourcesMtime) {
+function upToDate(outputs: string[], sourcesMtime: number): boolean {
   return outputs.every((file) => existsSync(file) && statSync(file).mtimeMs >= sourcesMtime);
 }
 
-async function build(exampleDir, target) {
-  const written = [];
-  const output = [];
-  const sink = { write: (chunk) => { output.push(String(chunk)); return true; } };
-  const { error } = await asc.main(["--baseDir", exampleDir, "--config", "asconfig.json", "--target", target], {
-    writeFile: (name, contents, baseDir) => {
-      const path = resolve(baseDir, name);
-      mkdirSync(dirname(path), { recursive: true });
-      const temp = `${path}.${process.pid}.tmp`;
-      writeFileSync(temp, contents);
-      written.push([temp, path]);
+async function build(exampleDir: string, target: "release" | "debug"): Promise<void> {
+  const outputs: BuiltFile[] = [];
+  const output: string[] = [];
+  const sink = { write: (chunk: unknown) => { output.push(String(chunk)); return true; } };
+  const mapArgs = sourceMapArgs({ debug: target === "debug" });
+  const { error } = await asc.main(["--baseDir", exampleDir, "--config", "asconfig.json", "--target", target, ...mapArgs], {
+    writeFile: (name: string, contents: Uint8Array | string, baseDir: string) => {
+      outputs.push({ path: resolve(baseDir, name), contents: typeof contents === "string" ? new TextEncoder().encode(contents) : contents });
     },
     stdout: sink,
     stderr: sink,
   });
-  if (error) {
-    for (const [temp] of written) rmSync(temp, { force: true });
-    throw new Error(`building ${exampleDir} (${target}) failed: ${error.message}\n${output.join("")}`);
-  }
+  if (error) throw new Error(`building ${exampleDir} (${target}) failed: ${error.message}\n${output.join("")}`);
+  const files = mapArgs.includes("--debug") ? moveNamesIntoMaps(outputs) : outputs;
+  const written = files.map(({ path, contents }) => {
+    mkdirSync(dirname(path), { recursive: true });
+    const temp = `${path}.${process.pid}.tmp`;
+    writeFileSync(temp, contents);
+    return [temp, path] as const;
+  });
   for (const [temp, path] of written) renameSync(temp, path);
 }
 
@@ -62,9 +64,9 @@ const plugins = pluginDirs.flatMap((dir) => readdirSync(dir).sort().map((name) =
 for (const exampleDir of plugins) {
   if (!existsSync(join(exampleDir, "asconfig.json"))) continue;
   const sourcesMtime = Math.max(sdkMtime, newestMtime(join(exampleDir, "assembly")), statSync(join(exampleDir, "asconfig.json")).mtimeMs);
-  const outputs = [join(exampleDir, "build/release.wasm"), join(exampleDir, "build/debug.wasm")];
-  if (!force && upToDate(exampleDir, outputs, sourcesMtime)) continue;
-  for (const target of ["release", "debug"]) await build(exampleDir, target);
+  const outputs = ["release.wasm", "release.wasm.map", "debug.wasm", "debug.wasm.map"].map((file) => join(exampleDir, "build", file));
+  if (!force && upToDate(outputs, sourcesMtime)) continue;
+  for (const target of ["release", "debug"] as const) await build(exampleDir, target);
   const size = statSync(outputs[0]).size;
   console.log(`built ${relative(root, exampleDir)}: release ${size} bytes`);
   built++;
