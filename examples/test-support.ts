@@ -29,13 +29,15 @@ export function example(dir: URL): Example {
     throw new Error(`${release.pathname} is missing: run \`npm run build:examples\` from the repository root first`);
   }
   const wasm = new Uint8Array(readFileSync(release));
+  // Loaded from bytes, so the map beside the module is named: failure reports then show source lines.
+  const withMap = (options: HostOptions): HostOptions => ({ sourceMap: new URL("build/release.wasm.map", dir), ...options });
   return {
     wasm,
     configJson: readFileSync(new URL("config.json", dir), "utf8"),
     wasmPluginYaml: readFileSync(new URL("wasmplugin.yaml", dir), "utf8"),
-    load: (options = {}) => Host.load(wasm, options),
+    load: (options = {}) => Host.load(wasm, withMap(options)),
     async start(options = {}) {
-      const host = await Host.load(wasm, options);
+      const host = await Host.load(wasm, withMap(options));
       const result = host.start();
       if (!result.ok) {
         throw new Error(`start failed (${result.reason}): ${host.logs.map((e) => e.message).join(" | ")}`);
@@ -43,7 +45,7 @@ export function example(dir: URL): Example {
       return host;
     },
     async expectRejected(options, line) {
-      const host = await Host.load(wasm, options);
+      const host = await Host.load(wasm, withMap(options));
       const result = host.start();
       assert.equal(result.ok === false && result.reason, "configureFailed");
       assert.equal(host.state, "configureFailed");

@@ -2,12 +2,17 @@
 // that go through it (ABI.md §8.1 start, §8.2 streams, §8.5 shutdown). Loads any
 // proxy-wasm module (AssemblyScript, Rust, Go, C++), links it like cpp-host, and answers
 // every host call the way Envoy does.
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { BAD_BYTECODE, inspectModule, ModuleLoadError, UNKNOWN_ABI } from "./abi/module.js";
-import { importedObjects, type ImportedObjectDescriptor } from "./abi/imported-memory.js";
-import { checkExports, checkImports, hostFunctionTypes } from "./abi/signatures.js";
-import { PeerType, type AbiVersion, type LogLevel } from "./abi/types.js";
+import { compilePlugin, type MapReader } from "./abi/compiled-modules.js";
+import { ModuleLoadError, UNKNOWN_ABI } from "./abi/module.js";
+import type { ImportedObjectDescriptor } from "./abi/imported-memory.js";
+import { hostFunctionTypes } from "./abi/signatures.js";
+import type { PluginFailure } from "./diagnostics/failure.js";
+import { findSourceMapBeside, type SourceMapSource } from "./diagnostics/source-map.js";
+import { PeerType, type AbiVersion, LogLevel } from "./abi/types.js";
 import { invokePluginForeignFunction, type ForeignFunction } from "./foreign-functions.js";
 import type { GrpcCall, GrpcStream } from "./grpc-call.js";
 import type { HttpCall } from "./http-call.js";
@@ -23,12 +28,22 @@ import type { SharedDataStore } from "./shared-data.js";
 import type { SharedQueueRegistry } from "./shared-queues.js";
 import { TcpConnection, type TcpConnectionOptions } from "./tcp-connection.js";
 import { PluginVm, RESTRICTED_CALLBACK } from "./vm.js";
+import { PluginTrapError } from "./diagnostics/trap-error.js";
 
 export type ModuleSource = string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
 
 export type StartResult =
   | { ok: true }
-  | { ok: false; reason: "vmStartFailed" | "configureFailed" | "vmFailed"; message: string };
+  | {
+      ok: false;
+      reason: "vmStartFailed" | "configureFailed" | "vmFailed";
+      /** Why, with the plugin's own error and critical lines of the start. */
+      message: string;
+      /** The plugin's error and critical lines while it started, whatever the log level. */
+      pluginErrors: string[];
+      /** With reason "vmFailed": the trap. */
+      failure?: PluginFailure;
+    };
 
 export type HostState = "loaded" | "running" | "startFailed" | "configureFailed" | "failed" | "shutdown";
 
@@ -55,9 +70,15 @@ export class Host {
    * `_initialize` (+ `main`/`__main_void`) or `_start` in the restricted phase.
    */
   static async load(source: ModuleSource, options: HostOptions = {}, process?: ProxyProcess): Promise<Host> {
-    const { module, abiVersion, imported } = await compile(source);
+    const settings = resolveSettings(options);
+    const { module, abiVersion, imported, instrumented, sourceMap, bytes, uninstrumentedReason } = await compile(source, settings.stepBudget !== undefined, options.sourceMap);
     // Without a process (MockEnvoy) the VM gets a private one: its own shared data, queues, stats.
-    const vm = new PluginVm(resolveSettings(options), abiVersion, process);
+    const vm = new PluginVm(settings, abiVersion, process);
+    vm.instrumented = instrumented;
+    if (uninstrumentedReason !== undefined) {
+      vm.logs.writeHost(LogLevel.Warn, `the step budget is off for this module: binaryen could not instrument it (${uninstrumentedReason}); a callback that never returns will hang`, 0);
+    }
+    vm.useSourceMap(sourceMap, bytes);
     let instance: WebAssembly.Instance;
     try {
       instance = await WebAssembly.instantiate(module, vm.importObject(imported));
@@ -73,7 +94,8 @@ export class Host {
       );
     }
     vm.initialize();
-    if (vm.failure) throw new ModuleLoadError(INITIALIZATION_FAILED, initializationHint(vm.failure.message, vm.lastRestrictedCall));
+    const failure = vm.takeFailure();
+    if (failure) throw new ModuleLoadError(INITIALIZATION_FAILED, initializationHint(failure, vm.lastRestrictedCall));
     return new Host(vm);
   }
 
@@ -102,24 +124,56 @@ export class Host {
    */
   start(): StartResult {
     if (this.lifecycle !== "loaded") throw new Error(`start() was already called (state: ${this.state})`);
-    const vmFailed = (): StartResult => ({ ok: false, reason: "vmFailed", message: this.vm.failure!.message });
-    this.root.create();
-    if (this.vm.failed) return vmFailed();
-    const started = this.root.vmStart();
-    if (this.vm.failed) return vmFailed();
-    if (!started) {
-      this.lifecycle = "startFailed";
-      return { ok: false, reason: "vmStartFailed", message: "proxy_on_vm_start returned false: Envoy marks the plugin as failed to start and never configures it" };
+    const pluginErrors = this.vm.collectPluginErrors();
+    try {
+      const failed = (reason: "vmStartFailed" | "configureFailed" | "vmFailed", why: string): StartResult => {
+        const said = pluginErrors.length > 0 ? `; the plugin logged: ${pluginErrors.join(" | ")}` : "; the plugin logged no error";
+        const result: StartResult = { ok: false, reason, message: `${why}${said}`, pluginErrors };
+        const failure = this.vm.failure;
+        if (reason === "vmFailed" && failure) {
+          result.failure = failure;
+          result.message = `${failure.report}${pluginErrors.length > 0 ? `\nthe plugin logged: ${pluginErrors.join(" | ")}` : ""}`;
+        }
+        return result;
+      };
+      this.root.create();
+      if (this.vm.failed) return failed("vmFailed", "");
+      const started = this.root.vmStart();
+      if (this.vm.failed) return failed("vmFailed", "");
+      if (!started) {
+        this.lifecycle = "startFailed";
+        return failed("vmStartFailed", "proxy_on_vm_start returned false: Envoy marks the plugin as failed to start and never configures it");
+      }
+      const configured = this.root.configure();
+      if (this.vm.failed) return failed("vmFailed", "");
+      if (!configured) {
+        this.lifecycle = "configureFailed";
+        return failed("configureFailed", "proxy_on_configure returned false: Envoy rejects the plugin configuration");
+      }
+      this.lifecycle = "running";
+      this.vm.scheduler.runPosted(); // e.g. queue notifications for items enqueued while starting
+      return { ok: true };
+    } finally {
+      this.vm.stopCollectingPluginErrors();
+      this.vm.surfaceFailure();
     }
-    const configured = this.root.configure();
-    if (this.vm.failed) return vmFailed();
-    if (!configured) {
-      this.lifecycle = "configureFailed";
-      return { ok: false, reason: "configureFailed", message: "proxy_on_configure returned false: Envoy rejects the plugin configuration" };
+  }
+
+  /**
+   * Runs `fn`, which must make plugin code trap, and returns the failure report; throws when
+   * nothing trapped. For tests that exercise a fault on purpose, with throwOnTrap left on.
+   */
+  expectTrap(fn: () => unknown): PluginFailure {
+    const before = this.vm.failure;
+    try {
+      fn();
+    } catch (error) {
+      if (!(error instanceof PluginTrapError)) throw error;
+      return error.failure;
     }
-    this.lifecycle = "running";
-    this.vm.scheduler.runPosted(); // e.g. queue notifications for items enqueued while starting
-    return { ok: true };
+    const failure = this.vm.takeFailure() ?? (this.vm.failure !== before ? this.vm.failure : undefined);
+    if (!failure) throw new Error("expectTrap: the plugin did not trap");
+    return failure;
   }
 
   /**
@@ -131,6 +185,7 @@ export class Host {
     const id = this.nextConnectionId++;
     const stream = new HttpStream(this.vm, this.root, id, options, () => this.liveStreams.delete(id));
     if (!stream.completed) this.liveStreams.set(id, stream);
+    this.vm.surfaceFailure(); // on_context_create may trap
     return stream;
   }
 
@@ -259,7 +314,8 @@ export class Host {
     return this.vm.memoryBytes;
   }
 
-  get failure(): { message: string; phase: string } | undefined {
+  /** The VM's failure report, once plugin code trapped (see diagnostics/failure.ts). */
+  get failure(): PluginFailure | undefined {
     return this.vm.failure;
   }
 
@@ -326,18 +382,42 @@ export class Host {
   }
 }
 
-/** Bytes → checked, compiled module; a ready WebAssembly.Module is checked by import names only. */
-async function compile(source: ModuleSource): Promise<{ module: WebAssembly.Module; abiVersion: AbiVersion; imported: ImportedObjectDescriptor[] }> {
-  if (source instanceof WebAssembly.Module) return inspectCompiled(source);
+interface LoadedModule {
+  module: WebAssembly.Module;
+  abiVersion: AbiVersion;
+  imported: ImportedObjectDescriptor[];
+  instrumented: boolean;
+  /** Where failure reports read source lines for what runs. */
+  sourceMap: SourceMapSource | undefined;
+  bytes?: Uint8Array;
+  uninstrumentedReason?: string;
+}
+
+/** Bytes → checked, compiled (and instrumented) module, cached by content; a ready WebAssembly.Module is checked by import names only and runs as it is. */
+async function compile(source: ModuleSource, instrument: boolean, mapOption: SourceMapSource | false | undefined): Promise<LoadedModule> {
+  if (source instanceof WebAssembly.Module) return { ...inspectCompiled(source), instrumented: false, sourceMap: mapOption || undefined };
   const bytes = await readSource(source);
-  const info = inspectModule(bytes);
-  checkImports(info);
-  checkExports(info);
-  try {
-    return { module: new WebAssembly.Module(new Uint8Array(bytes)), abiVersion: info.abiVersion, imported: importedObjects(bytes) };
-  } catch (error) {
-    throw new ModuleLoadError(BAD_BYTECODE, `The engine rejected the module: ${error instanceof Error ? error.message : String(error)}`);
+  const map = mapOption === false ? undefined : (mapOption ?? (typeof source === "string" || source instanceof URL ? findSourceMapBeside(source, bytes) : undefined));
+  const compiled = await compilePlugin(bytes, { instrument, map: map === undefined ? undefined : mapReader(map) });
+  return { ...compiled, sourceMap: compiled.instrumented ? compiled.instrumentedMap : map };
+}
+
+/** A map's identity for the cache (a path by its mtime and size), and its text when needed. */
+function mapReader(map: SourceMapSource): MapReader {
+  if (typeof map === "object" && !(map instanceof URL)) {
+    const text = JSON.stringify(map);
+    return { key: createHash("sha1").update(text).digest("hex"), read: () => text };
   }
+  if (typeof map === "string" && map.trimStart().startsWith("{")) return { key: createHash("sha1").update(map).digest("hex"), read: () => map };
+  const path = map instanceof URL || map.startsWith("file:") ? fileURLToPath(map) : map;
+  let key = path;
+  try {
+    const stat = statSync(path);
+    key = `${path}@${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    // unreadable: read() throws, and the module runs uninstrumented
+  }
+  return { key, read: () => readFileSync(path, "utf8") };
 }
 
 async function readSource(source: string | URL | Uint8Array | ArrayBuffer): Promise<Uint8Array> {
@@ -381,14 +461,15 @@ function instantiationHint(error: unknown, restrictedCall: string | undefined): 
   return `Instantiation failed: ${detail}`;
 }
 
-function initializationHint(failure: string, restrictedCall: string | undefined): string {
-  if (failure.includes(RESTRICTED_CALLBACK)) {
+function initializationHint(failure: PluginFailure, restrictedCall: string | undefined): string {
+  const { message, report } = failure;
+  if (message.includes(RESTRICTED_CALLBACK)) {
     return (
-      `${failure}. During _initialize/main/_start only proxy_log, emscripten_notify_memory_growth and WASI may be called` +
+      `${message}. During _initialize/main/_start only proxy_log, emscripten_notify_memory_growth and WASI may be called` +
       (restrictedCall ? `, but the module called ${restrictedCall}` : "") +
-      ". Move that call to proxy_on_vm_start or proxy_on_configure."
+      `. Move that call to proxy_on_vm_start or proxy_on_configure.\n${report}`
     );
   }
-  if (failure.includes("(maxMemoryBytes)")) return `${failure}, while initializing (_initialize/main/_start).`;
-  return `${failure}. The module trapped while initializing (_initialize/main/_start).`;
+  if (failure.kind === "memoryLimit") return `${message}, while initializing (_initialize/main/_start).`;
+  return `${message}. The module trapped while initializing (_initialize/main/_start).\n${report}`;
 }

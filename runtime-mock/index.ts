@@ -19,6 +19,10 @@ export { ProxyProcess, type ProxyProcessOptions } from "./process.js";
 export { MockEnvoy } from "./mock-envoy.js";
 export { ForeignFunctionRegistry, type ForeignFunction, type ForeignFunctionCaller, type ForeignFunctionResult } from "./foreign-functions.js";
 export { ModuleLoadError } from "./abi/module.js";
+export { PluginTrapError } from "./diagnostics/trap-error.js";
+export type { PluginFailure, PluginFrame, TrapKind } from "./diagnostics/failure.js";
+export type { SourceMapSource } from "./diagnostics/source-map.js";
+export { DEFAULT_STEP_BUDGET } from "./abi/step-counter.js";
 export {
   BufferType,
   FilterDataStatus,

@@ -2,6 +2,7 @@
 // Linear memory never shrinks, so growth after a warm-up (allocator pools, collector
 // thresholds and caches reach their steady size in the first streams) means memory that
 // streams keep: a leak. Used by tests; `npm run bench` measures the same at scale.
+import { PluginTrapError } from "./diagnostics/trap-error.js";
 import type { Host } from "./host.js";
 
 export interface MemoryGrowth {
@@ -39,8 +40,12 @@ export function measureMemoryGrowth(
   }
   const run = (from: number, count: number) => {
     for (let i = from; i < from + count; i++) {
-      scenario(host, i);
-      if (host.failure) throw new Error(`the VM failed during stream ${i}, so its memory says nothing: ${host.failure.message}`);
+      try {
+        scenario(host, i);
+      } catch (error) {
+        if (!(error instanceof PluginTrapError)) throw error;
+      }
+      if (host.failure) throw new Error(`the VM failed during stream ${i}, so its memory says nothing: ${host.failure.message}\n${host.failure.report}`);
     }
   };
   if (host.failure) throw new Error(`the VM has already failed: ${host.failure.message}`);

@@ -5,6 +5,8 @@ import type { Upstreams } from "./callouts.js";
 import type { LogEntry, PluginIdentity } from "./logs.js";
 import { clusterMap, type ClusterConfig, type ClusterOptions } from "./mock-upstreams.js";
 import type { PropertyTree } from "./properties.js";
+import { DEFAULT_STEP_BUDGET } from "./abi/step-counter.js";
+import type { SourceMapSource } from "./diagnostics/source-map.js";
 import { VirtualClock } from "./scheduler.js";
 
 export interface Clock {
@@ -63,6 +65,24 @@ export interface HostOptions {
   upstreams?: Upstreams;
   /** Called for every recorded log entry (e.g. to print while debugging). */
   onLog?: (entry: LogEntry) => void;
+  /**
+   * A trap in plugin code makes the test API call that ran it throw a PluginTrapError
+   * (after Envoy's behaviour was applied: the 503 or fail-open, the failed VM). Default
+   * true; false for tests that exercise faults on purpose (or use `host.expectTrap`).
+   */
+  throwOnTrap?: boolean;
+  /**
+   * Steps (function entries and loop iterations) one plugin call may take before it ends as
+   * a trap of kind "runaway". Default 100,000,000; false runs the module uninstrumented
+   * (benchmarks, and modules binaryen cannot read).
+   */
+  stepBudget?: number | false;
+  /**
+   * The module's source map, for failure reports that name source lines: a path or URL of
+   * the .map, its JSON text or the parsed object. Default: found beside a module loaded
+   * from a file (its sourceMappingURL, else `<module>.map`); false for none.
+   */
+  sourceMap?: SourceMapSource | false;
 }
 
 export interface VmSettings {
@@ -81,6 +101,9 @@ export interface VmSettings {
   clusters: Map<string, ClusterOptions>;
   upstreams: Upstreams | undefined;
   onLog: ((entry: LogEntry) => void) | undefined;
+  throwOnTrap: boolean;
+  /** undefined: no step counting. */
+  stepBudget: number | undefined;
 }
 
 export const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
@@ -105,6 +128,10 @@ export function resolveSettings(options: HostOptions = {}): VmSettings {
   if (maxMemoryBytes !== undefined && (!Number.isInteger(maxMemoryBytes) || maxMemoryBytes <= 0)) {
     throw new RangeError(`maxMemoryBytes must be a positive integer, got ${maxMemoryBytes}`);
   }
+  const stepBudget = options.stepBudget ?? DEFAULT_STEP_BUDGET;
+  if (stepBudget !== false && (!Number.isSafeInteger(stepBudget) || stepBudget <= 0)) {
+    throw new RangeError(`stepBudget must be a positive integer or false, got ${stepBudget}`);
+  }
   return {
     plugin: { name: options.pluginName ?? rootId, rootId, vmId: options.vmId ?? "" },
     pluginConfig: toBytes(options.pluginConfig),
@@ -121,6 +148,8 @@ export function resolveSettings(options: HostOptions = {}): VmSettings {
     clusters: clusterMap(options.clusters),
     upstreams: options.upstreams,
     onLog: options.onLog,
+    throwOnTrap: options.throwOnTrap ?? true,
+    stepBudget: stepBudget === false ? undefined : stepBudget,
   };
 }
 

@@ -14,6 +14,12 @@
 // Until `bind`, host calls have no context (like Envoy during a wasm start function) and trap.
 import { randomBytes } from "node:crypto";
 import { PluginCallbacks, describeFailure, invokeExport, wasCalled, type CallOutcome, type CallTarget } from "./abi/callbacks.js";
+import { STEP_IMPORT } from "./abi/step-counter.js";
+import { functionBodies } from "./abi/custom-sections.js";
+import { buildFailure, type ModuleLayout, type PluginFailure, type TrapKind } from "./diagnostics/failure.js";
+import { PluginSourceMap, type SourceMapSource } from "./diagnostics/source-map.js";
+import { PLUGIN_STACK_TRACE_LIMIT } from "./diagnostics/stack.js";
+import { PluginTrapError } from "./diagnostics/trap-error.js";
 import { createHostImports } from "./abi/hostcalls/index.js";
 import type { ImportedObjectDescriptor } from "./abi/imported-memory.js";
 import { PluginMemory } from "./abi/memory.js";
@@ -34,6 +40,11 @@ import type { SharedQueueRegistry } from "./shared-queues.js";
 
 /** What V8 throws into the plugin when it calls a host function it may not call now. */
 export const RESTRICTED_CALLBACK = "restricted_callback";
+
+/** Thrown from the step counter into the plugin: ends the call that ran past its budget. */
+class RunawayError extends WebAssembly.RuntimeError {
+  override readonly name = "RuntimeError";
+}
 
 const wasiNames = (names: readonly string[]) => WASI_MODULES.flatMap((m) => names.map((n) => `${m}.${n}`));
 
@@ -88,7 +99,17 @@ export class PluginVm implements CallTarget {
   private eventDepth = 0;
   private readonly deferred: (() => void)[] = [];
   private stopIteration = false;
-  private failureInfo: { message: string; phase: string } | undefined;
+  private failureInfo: PluginFailure | undefined;
+  /** The failure was already surfaced (thrown to the test, or returned by start/expectTrap). */
+  private failureSurfaced = false;
+  /** The plugin's last critical line in the current call: its abort or panic message, if it traps next. */
+  private criticalLog: string | undefined;
+  private stepsLeft = 0;
+  private savedStackTraceLimit = 10;
+  private sourceMapSource: SourceMapSource | undefined;
+  private sourceMap: PluginSourceMap | undefined | null = null;
+  /** The module runs instrumented with the step counter (see abi/step-counter.ts). */
+  instrumented = false;
   /** The last host function refused by the restricted-phase check (for error hints). */
   lastRestrictedCall: string | undefined;
 
@@ -106,6 +127,7 @@ export class PluginVm implements CallTarget {
     this.contexts.set(0, this.vmContext);
     this.upstreams = settings.upstreams ?? new MockUpstreams(settings.clusters, this);
     this.callouts = new Callouts(this, this.calloutTokens, this.upstreams);
+    this.stepsLeft = settings.stepBudget ?? 0; // a wasm start function runs before any call: it gets a budget too
   }
 
   // --- instance -----------------------------------------------------------------------
@@ -116,6 +138,7 @@ export class PluginVm implements CallTarget {
    */
   importObject(importedObjects: readonly ImportedObjectDescriptor[] = []): WebAssembly.Imports {
     const imports: WebAssembly.Imports = createHostImports(this);
+    if (this.instrumented) imports[STEP_IMPORT.module] = { ...imports[STEP_IMPORT.module], [STEP_IMPORT.name]: () => this.step() };
     for (const imp of importedObjects) {
       const object = imp.kind === "memory" ? new WebAssembly.Memory(imp.descriptor) : new WebAssembly.Table(imp.descriptor);
       (this.providedImports[imp.module] ??= {})[imp.name] = object;
@@ -172,19 +195,86 @@ export class PluginVm implements CallTarget {
     return this.failureInfo !== undefined;
   }
 
-  get failure(): { message: string; phase: string } | undefined {
+  get failure(): PluginFailure | undefined {
     return this.failureInfo;
   }
 
-  /** A trap is permanent: the first one is kept, logged like Envoy (error level), and the VM is never called again. */
-  recordFailure(functionName: string, error: unknown): void {
-    this.fail(functionName, describeFailure(functionName, error));
+  /** Where failure reports find source lines for the running module's bytes (both read only when a failure happens). */
+  useSourceMap(source: SourceMapSource | undefined, moduleBytes?: Uint8Array): void {
+    this.sourceMapSource = source;
+    this.sourceMap = null;
+    this.moduleBytes = moduleBytes;
   }
 
-  private fail(phase: string, message: string): void {
+  private moduleBytes: Uint8Array | undefined;
+
+  /** A trap is permanent: the first one is kept, logged like Envoy (error level), and the VM is never called again. */
+  recordFailure(functionName: string, error: unknown): void {
+    let kind: TrapKind | undefined;
+    let detail: string | undefined;
+    if (error instanceof RunawayError) {
+      kind = "runaway";
+      detail = error.message;
+    } else if (error instanceof Error && error.message.startsWith(RESTRICTED_CALLBACK)) {
+      kind = "hostCall";
+      detail = `${this.lastRestrictedCall ?? "a host function"} may not be called here (${RESTRICTED_CALLBACK})`;
+    }
+    this.fail(error, { callback: functionName, message: describeFailure(functionName, error), kind, detail });
+  }
+
+  private fail(error: unknown, context: { callback: string; message: string; kind?: TrapKind | undefined; detail?: string | undefined }): void {
     if (this.failureInfo) return;
-    this.failureInfo = { message, phase };
-    this.logs.writeHost(LogLevel.Error, message, this.currentId ?? 0);
+    const failure = buildFailure(error, {
+      callback: context.callback,
+      message: context.message,
+      ...(context.kind ? { kind: context.kind } : {}),
+      ...(context.detail !== undefined ? { detail: context.detail } : {}),
+      ...(this.criticalLog !== undefined ? { criticalLog: this.criticalLog } : {}),
+      ...(this.loadSourceMap() ? { sourceMap: this.loadSourceMap()! } : {}),
+      ...(this.moduleBytes ? { layout: functionBodies(this.moduleBytes) satisfies ModuleLayout } : {}),
+    });
+    this.failureInfo = failure;
+    this.logs.writeHost(LogLevel.Error, `${failure.message}\n${failure.report}`, this.currentId ?? 0);
+  }
+
+  private loadSourceMap(): PluginSourceMap | undefined {
+    if (this.sourceMap === null) this.sourceMap = this.sourceMapSource === undefined ? undefined : PluginSourceMap.load(this.sourceMapSource);
+    return this.sourceMap;
+  }
+
+  /**
+   * The failure recorded since the last call, once: thrown as a PluginTrapError when the
+   * settings say so (the test API's "never silent"), else just marked as seen.
+   */
+  surfaceFailure(): void {
+    if (!this.failureInfo || this.failureSurfaced) return;
+    this.failureSurfaced = true;
+    if (this.settings.throwOnTrap) throw new PluginTrapError(this.failureInfo);
+  }
+
+  /** Takes the failure without throwing (start() results, host.expectTrap). */
+  takeFailure(): PluginFailure | undefined {
+    if (!this.failureInfo || this.failureSurfaced) return undefined;
+    this.failureSurfaced = true;
+    return this.failureInfo;
+  }
+
+  /** From now on the plugin's error and critical lines are kept here, whatever the log level (a start's diagnosis). */
+  collectPluginErrors(): string[] {
+    this.pluginErrors = [];
+    return this.pluginErrors;
+  }
+
+  stopCollectingPluginErrors(): void {
+    this.pluginErrors = undefined;
+  }
+
+  private pluginErrors: string[] | undefined;
+
+  /** One step of the instrumented module: a function entry or a loop iteration. */
+  private step(): void {
+    if (--this.stepsLeft >= 0) return;
+    throw new RunawayError(`ran past its budget of ${this.settings.stepBudget} steps (function entries and loop iterations) in one call: an endless loop? Raise HostOptions.stepBudget if the work is real.`);
   }
 
   /**
@@ -196,7 +286,8 @@ export class PluginVm implements CallTarget {
     const limit = this.settings.maxMemoryBytes;
     const size = this.memory.byteLength;
     if (limit === undefined || size <= limit) return true;
-    this.fail(functionName, `Function: ${functionName}: linear memory grew to ${size} bytes, over the configured limit of ${limit} bytes (maxMemoryBytes)`);
+    const message = `Function: ${functionName}: linear memory grew to ${size} bytes, over the configured limit of ${limit} bytes (maxMemoryBytes)`;
+    this.fail(undefined, { callback: functionName, message, kind: "memoryLimit", detail: `linear memory grew to ${size} bytes, over maxMemoryBytes (${limit})` });
     return false;
   }
 
@@ -252,11 +343,17 @@ export class PluginVm implements CallTarget {
     this.savedEffective.push(this.effectiveId);
     this.currentId = contextId;
     this.effectiveId = 0;
-    this.callDepth++;
+    if (this.callDepth++ === 0) {
+      // A new plugin call from the host: a fresh step budget, and room for the plugin's frames in a trap's stack.
+      this.stepsLeft = this.settings.stepBudget ?? 0;
+      this.criticalLog = undefined;
+      this.savedStackTraceLimit = Error.stackTraceLimit;
+      if (Error.stackTraceLimit < PLUGIN_STACK_TRACE_LIMIT) Error.stackTraceLimit = PLUGIN_STACK_TRACE_LIMIT;
+    }
   }
 
   leaveCall(): void {
-    this.callDepth--;
+    if (--this.callDepth === 0) Error.stackTraceLimit = this.savedStackTraceLimit;
     this.currentId = this.savedCurrent.pop();
     this.effectiveId = this.savedEffective.pop() ?? 0;
   }
@@ -282,7 +379,10 @@ export class PluginVm implements CallTarget {
     } finally {
       this.eventDepth--;
     }
-    if (this.eventDepth === 0 && !this.inPluginCall) this.scheduler.runPosted();
+    if (this.eventDepth === 0 && !this.inPluginCall) {
+      this.scheduler.runPosted();
+      this.surfaceFailure();
+    }
     return result;
   }
 
@@ -377,6 +477,8 @@ export class PluginVm implements CallTarget {
   // --- services for host functions ---------------------------------------------------
 
   logPlugin(context: HostContext, level: LogLevel, message: string): void {
+    if (level >= LogLevel.Critical && this.callDepth > 0) this.criticalLog = message;
+    if (level >= LogLevel.Error) this.pluginErrors?.push(message);
     this.logs.writePlugin(level, message, context.id, context.logPrefix());
   }
 

@@ -107,9 +107,13 @@ describe("Rust SDK (ABI 0.2.1)", () => {
     const host = await start(sdkPattern("rust-sdk", "unknown"), { pluginConfig: "c" });
     const stream = host.newHttpStream();
     stream.sendRequestHeaders(request("/allowed"), true);
-    stream.sendResponseHeaders({ ":status": "200", "x-nothing": "1" }, true);
+    const failure = host.expectTrap(() => stream.sendResponseHeaders({ ":status": "200", "x-nothing": "1" }, true));
     assert.deepEqual(host.logsAt(LogLevel.Critical), ["panicked at 'x-nothing is set'"]);
-    assert.equal(host.failure?.phase, "proxy_on_response_headers");
+    assert.equal(failure, host.failure);
+    assert.equal(failure.phase, "proxy_on_response_headers");
+    // The panic hook's critical line, then unreachable: the report calls it an abort and quotes the panic.
+    assert.equal(failure.kind, "abort");
+    assert.equal(failure.detail, "panicked at 'x-nothing is set'");
     assert.equal(stream.localResponse?.status, 503);
     assert.equal(stream.localResponse?.generatedBy, "envoy");
   });

@@ -9,6 +9,8 @@ import fc from "fast-check";
 import { FilterHeadersStatus, Host, LogLevel, ModuleLoadError, WasmResult, type HostOptions, type HttpStream } from "../runtime-mock/index.js";
 import type { AbiVersion } from "../runtime-mock/abi/types.js";
 import { buildForwarder, callIn, envFunctions, MEMORY_BYTES } from "./support/host-call-forwarder.js";
+// These tests exercise traps on purpose: the VM's failure is inspected, not thrown (see test/harness-failures.test.ts for the default).
+const FAULTS: HostOptions = { throwOnTrap: false };
 import { buildPlugin, compileWat, events, rec, recordingCallbacks, slotValue, type CallbackBody, type EventName } from "./support/plugin.js";
 
 type Policy = NonNullable<HostOptions["failStrategy"]>;
@@ -89,9 +91,12 @@ describe("a trap in any callback fails the VM (ABI.md §8.2)", () => {
     for (const policy of ["failClosed", "failOpen"] as Policy[]) {
       const label = point.during === "shutdown" || point.during === "tick" ? `${point.fn} (root, ${point.during})` : `${point.fn} (${point.during})`;
       test(`${label}, ${policy}: no further calls; later streams ${policy === "failClosed" ? "get 503" : "pass untouched"}`, async () => {
-        const host = await Host.load(buildPlugin(() => ({ body: recordingCallbacks(point.overrides) })), { failStrategy: policy });
+        const host = await Host.load(buildPlugin(() => ({ body: recordingCallbacks(point.overrides) })), { failStrategy: policy, ...FAULTS });
         const started = host.start();
-        if (point.during === "start") assert.deepEqual(started, { ok: false, reason: "vmFailed", message: host.failure?.message });
+        if (point.during === "start") {
+          assert.equal(started.ok === false && started.reason, "vmFailed");
+          assert.equal(!started.ok && started.failure, host.failure, "start() carries the failure report");
+        }
         else assert.deepEqual(started, { ok: true });
 
         if (point.during === "stream") {
@@ -110,7 +115,7 @@ describe("a trap in any callback fails the VM (ABI.md §8.2)", () => {
 
         assert.equal(host.state, point.during === "shutdown" ? "shutdown" : "failed");
         assert.equal(host.failure?.phase, point.fn);
-        assert.deepEqual(host.logsAt(LogLevel.Error), [`Function: ${point.fn} failed: Uncaught RuntimeError: unreachable`]);
+        assert.deepEqual(host.logsAt(LogLevel.Error), [`Function: ${point.fn} failed: Uncaught RuntimeError: unreachable\n${host.failure?.report}`]);
         const recorded = events(host);
         assert.equal(recorded.at(-1)?.name, point.event, "the trapping callback is the last call into the VM");
 
@@ -140,7 +145,7 @@ describe("a trap in any callback fails the VM (ABI.md §8.2)", () => {
     ];
     for (const [code, error] of kinds) {
       const body = `(func $recurse (call $recurse)) ${recordingCallbacks({ requestHeaders: { code } })}`;
-      const host = await Host.load(buildPlugin(() => ({ body })));
+      const host = await Host.load(buildPlugin(() => ({ body })), FAULTS);
       host.start();
       assertFailClosedReply(fullStream(host));
       assert.equal(host.failure?.message, `Function: proxy_on_request_headers failed: Uncaught ${error}`);
@@ -149,7 +154,7 @@ describe("a trap in any callback fails the VM (ABI.md §8.2)", () => {
   });
 
   test("a stream already open when another one traps: failing closed, its next callback gets the 503; no teardown calls", async () => {
-    const host = await Host.load(buildPlugin(() => ({ body: recordingCallbacks({ requestBody: trap }) })));
+    const host = await Host.load(buildPlugin(() => ({ body: recordingCallbacks({ requestBody: trap }) })), FAULTS);
     host.start();
     const open = host.newHttpStream();
     assert.equal(open.sendRequestHeaders({ ":path": "/a" }), FilterHeadersStatus.Continue);
@@ -164,7 +169,7 @@ describe("a trap in any callback fails the VM (ABI.md §8.2)", () => {
   });
 
   test("the same, failing open: the open stream goes on untouched", async () => {
-    const host = await Host.load(buildPlugin(() => ({ body: recordingCallbacks({ requestBody: trap }) })), { failStrategy: "failOpen" });
+    const host = await Host.load(buildPlugin(() => ({ body: recordingCallbacks({ requestBody: trap }) })), { failStrategy: "failOpen", ...FAULTS });
     host.start();
     const open = host.newHttpStream();
     open.sendRequestHeaders({ ":path": "/a" });
@@ -182,7 +187,7 @@ describe("a trap in any callback fails the VM (ABI.md §8.2)", () => {
 
   test("a trap in the plugin's own response callback for its local reply: Envoy's 503 replaces the reply, no teardown calls", async () => {
     const reply = "(drop (call $proxy_send_local_response (i32.const 403) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const -1)))";
-    const host = await Host.load(buildPlugin(() => ({ body: recordingCallbacks({ requestHeaders: { code: reply }, responseHeaders: trap }) })));
+    const host = await Host.load(buildPlugin(() => ({ body: recordingCallbacks({ requestHeaders: { code: reply }, responseHeaders: trap }) })), FAULTS);
     host.start();
     const stream = host.newHttpStream();
     stream.sendRequestHeaders({ ":path": "/" }, true);
@@ -205,7 +210,7 @@ describe("a trap in the allocator or at initialization", () => {
           ${recordingCallbacks({ requestHeaders: { code: `${readPath} ${rec(1, "(i32.const 77)")}` } })}`,
       };
     });
-    const host = await Host.load(bytes);
+    const host = await Host.load(bytes, FAULTS);
     host.start();
     const stream = fullStream(host);
     assert.equal(slotValue(host, 0), WasmResult.InvalidMemoryAccess);
@@ -226,7 +231,7 @@ describe("a trap in the allocator or at initialization", () => {
         (i32.store (i32.const 128) (call $get (i32.const 0) (i32.const 64) (i32.const 5) (i32.const 256) (i32.const 260)))
         (i32.const 0))
       (func (export "proxy_on_log") (param i32) (i32.store (i32.const 132) (i32.const 1))))`);
-    const host = await Host.load(bytes, { failStrategy: "failOpen" });
+    const host = await Host.load(bytes, { failStrategy: "failOpen", ...FAULTS });
     host.start();
     const stream = fullStream(host);
     assert.equal(host.vm.memory.readU32(128), WasmResult.InvalidMemoryAccess);

@@ -174,12 +174,14 @@ describe("start sequence (ABI.md §8.1)", () => {
   });
 
   test("a trap in on_configure fails the VM; the failure is recorded and logged at error level", async () => {
-    const host = await Host.load(buildPlugin(() => ({ body: recordingCallbacks({ configure: { code: "(unreachable)" } }) })));
+    const host = await Host.load(buildPlugin(() => ({ body: recordingCallbacks({ configure: { code: "(unreachable)" } }) })), { throwOnTrap: false });
     const result = host.start();
     assert.equal(!result.ok && result.reason, "vmFailed");
     assert.equal(host.state, "failed");
-    assert.deepEqual(host.failure, { phase: "proxy_on_configure", message: "Function: proxy_on_configure failed: Uncaught RuntimeError: unreachable" });
-    assert.deepEqual(host.logsAt(LogLevel.Error), [host.failure!.message]);
+    assert.equal(host.failure?.phase, "proxy_on_configure");
+    assert.equal(host.failure?.kind, "unreachable");
+    assert.equal(host.failure?.message, "Function: proxy_on_configure failed: Uncaught RuntimeError: unreachable");
+    assert.deepEqual(host.logsAt(LogLevel.Error), [`${host.failure!.message}\n${host.failure!.report}`]);
   });
 
   test("missing start callbacks count as success", async () => {
@@ -246,7 +248,7 @@ describe("allocator (ABI.md §2)", () => {
       (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
         (i32.store (i32.const 128) (call $get (i32.const 6) (i32.const 0) (i32.const -1) (i32.const 256) (i32.const 260)))
         (i32.const 1)))`);
-    const host = await Host.load(bytes, { vmConfig: "x" });
+    const host = await Host.load(bytes, { vmConfig: "x", throwOnTrap: false });
     const result = host.start();
     assert.equal(readU32(host, 128), WasmResult.InvalidMemoryAccess);
     assert.equal(!result.ok && result.reason, "vmFailed");

@@ -113,12 +113,14 @@ describe("maxMemoryBytes: a guard Envoy does not have", () => {
     buildPlugin(() => ({ body: recordingCallbacks({ [callback]: { code: `(drop (memory.grow (i32.const ${pages})))` } }) }));
 
   test("memory grown by a callback past the limit fails the VM naming sizes and limit; the stream gets 503 and no teardown calls", async () => {
-    const host = await started(growIn("requestHeaders", 1), { maxMemoryBytes: 2 * PAGE });
+    const host = await started(growIn("requestHeaders", 1), { maxMemoryBytes: 2 * PAGE, throwOnTrap: false });
     const stream = host.newHttpStream();
     assert.equal(stream.sendRequestHeaders({ ":path": "/" }), FilterHeadersStatus.StopAllIterationAndWatermark);
     const message = `Function: proxy_on_request_headers: linear memory grew to ${3 * PAGE} bytes, over the configured limit of ${2 * PAGE} bytes (maxMemoryBytes)`;
-    assert.deepEqual(host.failure, { phase: "proxy_on_request_headers", message });
-    assert.deepEqual(host.logsAt(LogLevel.Error), [message]);
+    assert.equal(host.failure?.phase, "proxy_on_request_headers");
+    assert.equal(host.failure?.kind, "memoryLimit");
+    assert.equal(host.failure?.message, message);
+    assert.deepEqual(host.logsAt(LogLevel.Error), [`${message}\n${host.failure?.report}`]);
     assert.equal(stream.localResponse?.status, 503);
     assert.equal(events(host).at(-1)?.name, "requestHeaders");
     const later = host.newHttpStream();
@@ -127,7 +129,7 @@ describe("maxMemoryBytes: a guard Envoy does not have", () => {
   });
 
   test("failing open, later streams pass untouched", async () => {
-    const host = await started(growIn("requestHeaders", 1), { maxMemoryBytes: 2 * PAGE, failStrategy: "failOpen" });
+    const host = await started(growIn("requestHeaders", 1), { maxMemoryBytes: 2 * PAGE, failStrategy: "failOpen", throwOnTrap: false });
     const stream = host.newHttpStream();
     assert.equal(stream.sendRequestHeaders({ ":path": "/" }, true), FilterHeadersStatus.Continue);
     assert.equal(host.state, "failed");
@@ -147,17 +149,18 @@ describe("maxMemoryBytes: a guard Envoy does not have", () => {
   });
 
   test("on_vm_start growing past the limit: start() reports the VM failure", async () => {
-    const host = await Host.load(growIn("vmStart", 4), { maxMemoryBytes: 4 * PAGE });
+    const host = await Host.load(growIn("vmStart", 4), { maxMemoryBytes: 4 * PAGE, throwOnTrap: false });
     const result = host.start();
     assert.equal(!result.ok && result.reason, "vmFailed");
-    assert.match(!result.ok ? result.message : "", /^Function: proxy_on_vm_start: linear memory grew to 393216 bytes, over the configured limit of 262144 bytes/);
+    assert.match(!result.ok ? result.failure!.message : "", /^Function: proxy_on_vm_start: linear memory grew to 393216 bytes, over the configured limit of 262144 bytes/);
+    assert.match(!result.ok ? result.message : "", /^memory limit in proxy_on_vm_start: linear memory grew to 393216 bytes, over maxMemoryBytes \(262144\)/);
   });
 
   test("the allocator growing memory inside a host call: the call answers INVALID_MEMORY_ACCESS, the failure names the allocator", async () => {
     const bytes = buildPlugin(() => ({
       body: recordingCallbacks({ requestHeaders: { code: rec(0, "(call $proxy_get_header_map_pairs (i32.const 0) (i32.const 256) (i32.const 260))") } }),
     }));
-    const host = await started(bytes, { maxMemoryBytes: 2 * PAGE });
+    const host = await started(bytes, { maxMemoryBytes: 2 * PAGE, throwOnTrap: false });
     const stream = host.newHttpStream();
     stream.sendRequestHeaders({ ":path": "/", "x-big": "x".repeat(70_000) }, true);
     assert.equal(slotValue(host, 0), WasmResult.InvalidMemoryAccess);
@@ -170,7 +173,7 @@ describe("maxMemoryBytes: a guard Envoy does not have", () => {
     const bytes = compileWat(`(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1"))
       (func (export "malloc") (param i32) (result i32) (i32.const 0))
       (func (export "_initialize") (drop (memory.grow (i32.const 2)))))`);
-    await assert.rejects(Host.load(bytes, { maxMemoryBytes: 2 * PAGE }), (error: unknown) => {
+    await assert.rejects(Host.load(bytes, { maxMemoryBytes: 2 * PAGE, throwOnTrap: false }), (error: unknown) => {
       assert.ok(error instanceof ModuleLoadError);
       assert.equal(error.message, INITIALIZATION_FAILED);
       assert.equal(error.hint, `Function: _initialize: linear memory grew to ${3 * PAGE} bytes, over the configured limit of ${2 * PAGE} bytes (maxMemoryBytes), while initializing (_initialize/main/_start).`);
@@ -193,7 +196,7 @@ describe("maxMemoryBytes: a guard Envoy does not have", () => {
       (func (export "proxy_abi_version_0_2_1"))
       (func (export "malloc") (param i32) (result i32) (i32.const 1024))
       (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (drop (memory.grow (i32.const 1))) (i32.const 0)))`);
-    const host = await started(bytes, { maxMemoryBytes: PAGE });
+    const host = await started(bytes, { maxMemoryBytes: PAGE, throwOnTrap: false });
     host.newHttpStream().sendRequestHeaders({ ":path": "/" }, true);
     assert.equal(host.failure?.message, `Function: proxy_on_request_headers: linear memory grew to ${2 * PAGE} bytes, over the configured limit of ${PAGE} bytes (maxMemoryBytes)`);
   });

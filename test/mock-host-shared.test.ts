@@ -372,7 +372,7 @@ describe("shared queues (ABI.md §5.11)", () => {
     assert.equal(queueLog(gone).length, 0);
     // The VM trapped after the enqueue.
     const failed = await startPlugin(plugin({ requestHeaders: `(drop ${enqueue(1, "(i32.const 0) (i32.const 0)")}) unreachable` }));
-    request(failed);
+    failed.expectTrap(() => request(failed));
     failed.process.runPosted();
     assert.ok(failed.failure);
     assert.equal(queueLog(failed).length, 0);
@@ -498,7 +498,7 @@ describe("foreign functions (ABI.md §5.14, §4.3)", () => {
     done.shutdown();
     assert.equal(done.invokeForeignFunction(1, "x"), false);
     const failed = await startPlugin(buildPlugin(() => ({ body: `${recordingCallbacks({ requestHeaders: { code: "unreachable" } })} ${foreignExport()}` })));
-    request(failed);
+    failed.expectTrap(() => request(failed));
     assert.ok(failed.failure);
     assert.equal(failed.invokeForeignFunction(1, "x"), false);
     assert.equal(readU32(failed, FLOG), 0);

@@ -416,7 +416,7 @@ describe("a failed VM (ABI.md §8.2, §10: CHECK_FAIL for network filters)", () 
   const trapping = plugin(() => ({ downstreamData: { code: "(if (i32.eq (local.get $size) (i32.const 4)) (then unreachable))" } }));
 
   test("fail closed: the trapping callback answers StopIteration and Envoy closes the connection; no more calls; later connections close at once", async () => {
-    const { host, connection } = await open(trapping);
+    const { host, connection } = await open(trapping, { throwOnTrap: false });
     assert.equal(connection.sendDownstreamData("boom"), FilterStatus.StopIteration);
     assert.equal(host.state, "failed");
     assert.equal(connection.closed, true);
@@ -435,7 +435,7 @@ describe("a failed VM (ABI.md §8.2, §10: CHECK_FAIL for network filters)", () 
   });
 
   test("fail open: the callbacks answer Continue and the bytes pass untouched; later connections get no filter at all", async () => {
-    const { host, connection } = await open(trapping, { failStrategy: "failOpen" });
+    const { host, connection } = await open(trapping, { failStrategy: "failOpen", throwOnTrap: false });
     assert.equal(connection.sendDownstreamData("boom"), FilterStatus.Continue);
     assert.equal(connection.downstream.forwardedText, "boom");
     assert.equal(connection.sendUpstreamData("ok", true), FilterStatus.Continue);

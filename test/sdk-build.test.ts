@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { FilterHeadersStatus, Host, LogLevel } from "proxy-wasm-as";
+import { FilterHeadersStatus, Host, LogLevel, PluginTrapError } from "proxy-wasm-as";
 import { inspectModule } from "../runtime-mock/abi/module.js";
 import { hostFunctionTypes } from "../runtime-mock/abi/signatures.js";
 
@@ -47,7 +47,22 @@ describe("an abort in a plugin", () => {
     assert.equal(healthy.sendRequestHeaders(request, true), FilterHeadersStatus.Continue);
 
     const crashing = host.newHttpStream();
-    crashing.sendRequestHeaders([...request, ["x-crash", "boom"]], true);
+    // Never silent: the call that ran the trapping callback throws, after Envoy's 503 was applied.
+    const error = (() => {
+      try {
+        crashing.sendRequestHeaders([...request, ["x-crash", "boom"]], true);
+      } catch (e) {
+        return e;
+      }
+      assert.fail("the trap was not thrown");
+    })();
+    assert.ok(error instanceof PluginTrapError);
+    assert.equal(error.failure, host.failure);
+    assert.equal(error.kind, "abort");
+    assert.equal(error.failure.detail, "asked to crash: boom at assembly/index.ts:13:5");
+    assert.equal(error.failure.userFrame?.file, "assembly/index.ts");
+    assert.equal(error.failure.userFrame?.line, 13, "the release build's map names the user's line");
+    assert.match(error.message, /^abort in proxy_on_request_headers: asked to crash: boom at assembly\/index\.ts:13:5\n {4}at assembly\/index\.ts:13:\d+ /);
     const critical = host.logsAt(LogLevel.Critical);
     assert.equal(critical.length, 1);
     assert.match(critical[0], /^abort: asked to crash: boom at assembly\/index\.ts:\d+:\d+$/);
@@ -63,7 +78,7 @@ describe("an abort in a plugin", () => {
   it("lets later streams through untouched with failOpen", async () => {
     const host = await Host.load("test/fixtures/crash/build/release.wasm", { failStrategy: "failOpen" });
     assert.ok(host.start().ok);
-    host.newHttpStream().sendRequestHeaders([...request, ["x-crash", "boom"]], true);
+    host.expectTrap(() => host.newHttpStream().sendRequestHeaders([...request, ["x-crash", "boom"]], true));
     const later = host.newHttpStream();
     assert.equal(later.sendRequestHeaders(request, true), FilterHeadersStatus.Continue);
     assert.equal(later.localResponse, undefined);
@@ -87,9 +102,18 @@ describe("root ids", () => {
     const result = host.start();
     assert.equal(result.ok, false);
     assert.equal(host.state, "startFailed");
-    assert.deepEqual(host.logsAt(LogLevel.Critical), [
-      'no root context is registered for root id "" (registered: "first", "second"); set the WasmPlugin\'s pluginName to one of them, or register one with registerRootContext(factory, "")',
-    ]);
+    const diagnosis = 'no root context is registered for root id "" (registered: "first", "second"); set the WasmPlugin\'s pluginName to one of them, or register one with registerRootContext(factory, "")';
+    assert.deepEqual(host.logsAt(LogLevel.Critical), [diagnosis]);
+    // The start result says why, not only that on_vm_start returned false.
+    assert.equal(!result.ok && result.reason, "vmStartFailed");
+    assert.deepEqual(!result.ok && result.pluginErrors, [diagnosis]);
+    assert.ok(!result.ok && result.message.endsWith(`the plugin logged: ${diagnosis}`), !result.ok ? result.message : "");
+  });
+
+  it("says why a start failed at the strictest log level that still lets the plugin speak", async () => {
+    const host = await Host.load("test/fixtures/two-roots/build/release.wasm", { rootId: "third", logLevel: LogLevel.Critical });
+    const result = host.start();
+    assert.match(!result.ok ? result.message : "", /no root context is registered for root id "third" \(registered: "first", "second"\)/);
   });
 
   it("serves any root id with a module that registered a single plugin without one", async () => {

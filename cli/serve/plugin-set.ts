@@ -8,6 +8,7 @@ import { Host, LogLevel, type LogEntry } from "../../runtime-mock/index.js";
 import { CliError, ExitCode } from "../errors.js";
 import { orderPlugins, readPluginDefinitions, type PluginDefinition } from "./plugin-definition.js";
 import { RealUpstreams } from "./real-upstreams.js";
+import { findSourceMapBeside } from "../../runtime-mock/diagnostics/source-map.js";
 
 export interface LoadedPlugin {
   definition: PluginDefinition;
@@ -109,6 +110,9 @@ export async function loadGeneration(definitions: PluginDefinition[], options: L
         failStrategy: definition.failStrategy === "FAIL_OPEN" ? "failOpen" : "failClosed",
         logLevel: options.logLevelFor(definition),
         onLog: (entry) => options.onLog(definition, entry),
+        // A trap is the plugin's failure, handled as Envoy handles it (503 or fail-open), never the proxy's.
+        throwOnTrap: false,
+        ...(definition.modulePath ? { sourceMap: findSourceMapBeside(definition.modulePath, bytes) ?? false } : {}),
       });
     } catch (error) {
       const hint = (error as { hint?: string }).hint;
@@ -117,7 +121,8 @@ export async function loadGeneration(definitions: PluginDefinition[], options: L
     upstreams.attach(host.vm);
     const started = host.start();
     if (!started.ok) {
-      throw new CliError(`${definition.name}: the plugin failed to start (${started.reason}): ${started.message}`, ExitCode.Invalid, "see the plugin's log lines above; fix its pluginConfig");
+      // The plugin's own error lines say why; they are in the message whatever --log-level hides.
+      throw new CliError(`${definition.name}: the plugin failed to start (${started.reason}): ${started.message}`, ExitCode.Invalid, started.reason === "vmFailed" ? "the plugin trapped while starting: fix the line the report names" : "fix what the plugin's lines say (its pluginConfig, or its pluginName / root id)");
     }
     plugins.push({ definition, host });
   }

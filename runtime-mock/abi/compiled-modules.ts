@@ -1,0 +1,98 @@
+// Compiled modules by content. A test file that loads the same plugin in every test
+// compiles (and checks, and instruments) it once; each Host still gets its own instance,
+// memory and state, so hosts stay fully isolated.
+import { createHash } from "node:crypto";
+import { importedObjects, type ImportedObjectDescriptor } from "./imported-memory.js";
+import { BAD_BYTECODE, inspectModule, ModuleLoadError } from "./module.js";
+import { checkExports, checkImports } from "./signatures.js";
+import { instrumentSteps } from "./step-counter.js";
+import type { AbiVersion } from "./types.js";
+import { functionNamesIn } from "../diagnostics/source-map.js";
+
+export interface CompiledPlugin {
+  module: WebAssembly.Module;
+  abiVersion: AbiVersion;
+  imported: ImportedObjectDescriptor[];
+  /** Compiled with the step counter (its import must be provided). */
+  instrumented: boolean;
+  /** The bytes that were compiled (the instrumented copy when instrumented): frame offsets refer to them. */
+  bytes: Uint8Array;
+  /** The instrumented module's own source map (JSON text), when it was instrumented with one. */
+  instrumentedMap?: string;
+  /** Why a module that should have been instrumented was not (the host warns: nothing bounds its callbacks). */
+  uninstrumentedReason?: string;
+}
+
+/** The original module's source map, read only when the module must be instrumented. */
+export interface MapReader {
+  /** Identifies the map's content (a path with its mtime, or a hash of inline text). */
+  key: string;
+  /** The map's JSON text. */
+  read(): string;
+}
+
+export interface CompileOptions {
+  instrument: boolean;
+  map?: MapReader | undefined;
+}
+
+/** How many compiled modules stay cached: enough for a suite's fixtures, bounded for generated ones. */
+const CAPACITY = 256;
+const cache = new Map<string, Promise<CompiledPlugin>>();
+
+/**
+ * Checks the bytes as Envoy would (throwing ModuleLoadError), then compiles them, with the
+ * step counter when `instrument` is set; the original's map is carried through the rewrite.
+ */
+export function compilePlugin(bytes: Uint8Array, options: CompileOptions): Promise<CompiledPlugin> {
+  const key = createHash("sha1").update(bytes).update(options.instrument ? `\x01${options.map?.key ?? ""}` : "\x00").digest("hex");
+  const hit = cache.get(key);
+  if (hit) {
+    // Most recently used last, so the oldest entry is the one evicted.
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const compiled = compileUncached(bytes, options);
+  cache.set(key, compiled);
+  if (cache.size > CAPACITY) cache.delete(cache.keys().next().value!);
+  // A module that fails its checks is not kept: the next load reports it again, at no cost worth saving.
+  compiled.catch(() => cache.delete(key));
+  return compiled;
+}
+
+async function compileUncached(bytes: Uint8Array, options: CompileOptions): Promise<CompiledPlugin> {
+  const info = inspectModule(bytes);
+  checkImports(info);
+  checkExports(info);
+  const imported = importedObjects(bytes);
+  const original = engineCompile(bytes);
+  const plain: CompiledPlugin = { module: original, abiVersion: info.abiVersion, imported, instrumented: false, bytes };
+  if (!options.instrument) return plain;
+  let mapText: string | undefined;
+  let names: ReadonlyMap<number, string> = new Map();
+  try {
+    mapText = options.map?.read();
+    if (mapText !== undefined) names = functionNamesIn(JSON.parse(mapText) as object);
+  } catch {
+    // An unreadable map costs the report its source lines (the host says so when it reads it), never the budget.
+    mapText = undefined;
+  }
+  try {
+    const instrumented = await instrumentSteps(bytes, mapText, names, info.imports.some((i) => i.kind === "function"));
+    const compiled: CompiledPlugin = { ...plain, module: engineCompile(instrumented.bytes), instrumented: true, bytes: instrumented.bytes };
+    if (instrumented.sourceMap !== undefined) compiled.instrumentedMap = instrumented.sourceMap;
+    return compiled;
+  } catch (error) {
+    // binaryen could not rewrite it (a feature it does not know): it runs as it is, and the host warns that nothing bounds it.
+    return { ...plain, uninstrumentedReason: error instanceof Error ? error.message.split("\n")[0]! : String(error) };
+  }
+}
+
+function engineCompile(bytes: Uint8Array): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  } catch (error) {
+    throw new ModuleLoadError(BAD_BYTECODE, `The engine rejected the module: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
