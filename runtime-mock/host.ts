@@ -127,7 +127,8 @@ export class Host {
     const pluginErrors = this.vm.collectPluginErrors();
     try {
       const failed = (reason: "vmStartFailed" | "configureFailed" | "vmFailed", why: string): StartResult => {
-        const said = pluginErrors.length > 0 ? `; the plugin logged: ${pluginErrors.join(" | ")}` : "; the plugin logged no error";
+        // The SDKs drop lines below the level the host reports: "none" is only as good as that level.
+        const said = pluginErrors.length > 0 ? `; the plugin logged: ${pluginErrors.join(" | ")}` : `; the plugin logged no error at log level ${LogLevel[this.vm.settings.logLevel]!.toLowerCase()}`;
         const result: StartResult = { ok: false, reason, message: `${why}${said}`, pluginErrors };
         const failure = this.vm.failure;
         if (reason === "vmFailed" && failure) {

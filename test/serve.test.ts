@@ -11,6 +11,7 @@ import { startFromFlags, type RunningServe } from "../cli/commands/serve.js";
 import { CliError, ExitCode } from "../cli/errors.js";
 import { startRegistry } from "./support/registry.js";
 import { field, pwas } from "./support/oci-cli.js";
+import { spawnPwas } from "./support/pwas-run.js";
 
 const HEADER_APPEND = resolve("examples/header-append/build/release.wasm");
 const HEADER_AUTHORIZATION = resolve("examples/header-authorization/build/release.wasm");
@@ -225,6 +226,19 @@ describe("pwas serve", () => {
     } finally {
       await running.stop();
     }
+  });
+
+  it("prints why a plugin failed to start (its own error lines and the trap report), whatever --log-level hides", async () => {
+    const rejected = wasmPlugin("rejects", HEADER_APPEND, { pluginConfig: ["not", "an", "object"] });
+    const result = await spawnPwas(["serve", "--plugin", rejected, "--log-level", "off"]);
+    assert.equal(result.code, ExitCode.Invalid, result.stderr);
+    assert.match(result.stderr, /rejects: the plugin failed to start \(configureFailed\)/);
+    assert.match(result.stderr, /header-append: the configuration must be a JSON object/, "the plugin's own error line is printed");
+
+    const wrongRoot = wasmPlugin("wrong-root", HEADER_APPEND, { pluginName: "not-registered" });
+    const root = await spawnPwas(["serve", "--plugin", wrongRoot]);
+    assert.equal(root.code, ExitCode.Invalid, root.stderr);
+    assert.match(root.stderr, /no root context is registered for root id "not-registered"/);
   });
 
   it("refuses to start, with one clear error, on bad YAML, a module that does not load, or a port in use", async () => {

@@ -4,7 +4,7 @@
 // while the running one stays.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { Host, LogLevel, type LogEntry } from "../../runtime-mock/index.js";
+import { Host, LogLevel, type HostOptions, type LogEntry } from "../../runtime-mock/index.js";
 import { CliError, ExitCode } from "../errors.js";
 import { orderPlugins, readPluginDefinitions, type PluginDefinition } from "./plugin-definition.js";
 import { RealUpstreams } from "./real-upstreams.js";
@@ -100,20 +100,21 @@ export async function loadGeneration(definitions: PluginDefinition[], options: L
     const upstreams = new RealUpstreams(options.clusters, options.afterCallout, (cluster) =>
       options.onLog(definition, { level: LogLevel.Warn, message: `gRPC callout to ${cluster ?? "a google_grpc target"} failed: pwas serve proxies HTTP callouts only`, contextId: 0, formatted: "", origin: "host" }),
     );
+    const hostOptions: HostOptions = {
+      upstreams,
+      rootId: definition.rootId,
+      pluginName: definition.name,
+      pluginConfig: definition.pluginConfig,
+      environment: definition.environment,
+      failStrategy: definition.failStrategy === "FAIL_OPEN" ? "failOpen" : "failClosed",
+      logLevel: options.logLevelFor(definition),
+      onLog: (entry) => options.onLog(definition, entry),
+      // A trap is the plugin's failure, handled as Envoy handles it (503 or fail-open), never the proxy's.
+      throwOnTrap: false,
+      ...(definition.modulePath ? { sourceMap: findSourceMapBeside(definition.modulePath, bytes) ?? false } : {}),
+    };
     try {
-      host = await Host.load(bytes, {
-        upstreams,
-        rootId: definition.rootId,
-        pluginName: definition.name,
-        pluginConfig: definition.pluginConfig,
-        environment: definition.environment,
-        failStrategy: definition.failStrategy === "FAIL_OPEN" ? "failOpen" : "failClosed",
-        logLevel: options.logLevelFor(definition),
-        onLog: (entry) => options.onLog(definition, entry),
-        // A trap is the plugin's failure, handled as Envoy handles it (503 or fail-open), never the proxy's.
-        throwOnTrap: false,
-        ...(definition.modulePath ? { sourceMap: findSourceMapBeside(definition.modulePath, bytes) ?? false } : {}),
-      });
+      host = await Host.load(bytes, hostOptions);
     } catch (error) {
       const hint = (error as { hint?: string }).hint;
       throw new CliError(`${definition.name}: the module does not load: ${(error as Error).message}`, ExitCode.Invalid, hint);
@@ -121,12 +122,33 @@ export async function loadGeneration(definitions: PluginDefinition[], options: L
     upstreams.attach(host.vm);
     const started = host.start();
     if (!started.ok) {
-      // The plugin's own error lines say why; they are in the message whatever --log-level hides.
-      throw new CliError(`${definition.name}: the plugin failed to start (${started.reason}): ${started.message}`, ExitCode.Invalid, started.reason === "vmFailed" ? "the plugin trapped while starting: fix the line the report names" : "fix what the plugin's lines say (its pluginConfig, or its pluginName / root id)");
+      const log = await startLog(bytes, hostOptions);
+      throw new CliError(
+        `${definition.name}: the plugin failed to start (${started.reason}): ${started.message}${log.length > 0 ? `\n  the plugin's log while starting (at trace level):\n${log.map((line) => `    ${line}`).join("\n")}` : ""}`,
+        ExitCode.Invalid,
+        started.reason === "vmFailed" ? "the plugin trapped while starting: fix the line the report names" : "fix what the plugin's lines say (its pluginConfig, or its pluginName / root id)",
+      );
     }
     plugins.push({ definition, host });
   }
   return new Generation(plugins);
+}
+
+/**
+ * Why a start failed is in the plugin's own lines, but the SDKs drop lines below the level
+ * the host reports, so a second VM starts at trace level, on its own, just to collect them:
+ * the error names the cause whatever --log-level hides.
+ */
+async function startLog(bytes: Uint8Array, options: HostOptions): Promise<string[]> {
+  const lines: string[] = [];
+  try {
+    const probe = await Host.load(bytes, { ...options, upstreams: undefined, logLevel: LogLevel.Trace, onLog: (entry) => entry.origin === "plugin" && lines.push(`[${LogLevel[entry.level]!.toLowerCase()}] ${entry.message}`) });
+    probe.start();
+    probe.shutdown();
+  } catch {
+    // the first start already said what it could
+  }
+  return lines;
 }
 
 export async function readDefinitions(source: PluginSource): Promise<PluginDefinition[]> {
