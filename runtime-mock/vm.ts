@@ -476,6 +476,14 @@ export class PluginVm implements CallTarget {
 
   // --- services for host functions ---------------------------------------------------
 
+  /**
+   * An abort the embedder saw outside proxy_log (as-pect's `env.abort`): the trap that
+   * follows is reported as that abort, as when the SDK's handler logs it.
+   */
+  noteAbort(message: string): void {
+    if (this.callDepth > 0) this.criticalLog = message;
+  }
+
   logPlugin(context: HostContext, level: LogLevel, message: string): void {
     if (level >= LogLevel.Critical && this.callDepth > 0) this.criticalLog = message;
     if (level >= LogLevel.Error) this.pluginErrors?.push(message);

@@ -2,10 +2,33 @@
 // functions (env.proxy_*, WASI), and a small `pwas_test` import module through which a
 // spec starts the plugin and drives HTTP streams, so SDK code runs against the same host
 // behaviour as a built plugin. See assembly/__tests__/support/host.ts for the spec side.
-import { Host, LogLevel, PluginVm, WasmResult, resolveSettings } from "../../dist/index.js";
+import { Host, LogLevel, PluginTrapError, PluginVm, WasmResult, resolveSettings } from "../../dist/index.js";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
+
+/**
+ * as-pect shows an error's first line and only the stack lines that mention wasm: the
+ * plugin's frames from the failure report are written in that form, so a spec whose plugin
+ * trapped fails naming them.
+ */
+function withTrapReports(functions) {
+  const wrapped = {};
+  for (const [name, fn] of Object.entries(functions)) {
+    wrapped[name] = (...args) => {
+      try {
+        return fn(...args);
+      } catch (error) {
+        if (error instanceof PluginTrapError) {
+          const [first, ...frames] = error.failure.report.split("\n");
+          error.stack = [`${error.name}: ${first}`, ...frames.map((frame) => `${frame} (plugin wasm)`)].join("\n");
+        }
+        throw error;
+      }
+    };
+  }
+  return wrapped;
+}
 
 export function createAspectHost() {
   let vm = newVm({});
@@ -263,15 +286,35 @@ export function createAspectHost() {
       return host.calloutsInFlight.length;
     },
 
+    /** The report of the plugin's failure (host.failure); -1 while it has not failed. */
+    failure_report(ptrOut, sizeOut) {
+      return writeOut(host?.failure?.report, ptrOut, sizeOut);
+    },
+
     /** The host calls the plugin's proxy_on_foreign_function; 1 when it was called. */
     invoke_foreign_function(functionId, ptr, len) {
       return host.invokeForeignFunction(functionId >>> 0, memory().slice(ptr >>> 0, (ptr >>> 0) + (len >>> 0))) ? 1 : 0;
     },
   };
 
+  // AssemblyScript strings: UTF-16LE, their byte length in the header word before them.
+  const readAsString = (ptr) => {
+    if (!ptr) return "";
+    const bytes = memory();
+    const length = new DataView(bytes.buffer).getUint32((ptr >>> 0) - 4, true);
+    return new TextDecoder("utf-16le").decode(bytes.slice(ptr >>> 0, (ptr >>> 0) + length));
+  };
+  const env = {
+    ...delegating.env,
+    // as-pect calls this before its own abort handler: the trap that follows is reported as this abort.
+    abort(messagePtr, filePtr, line, column) {
+      vm.noteAbort(`${readAsString(messagePtr)} at ${readAsString(filePtr)}:${line}:${column}`);
+    },
+  };
+
   return {
     /** Imports to merge into as-pect's. */
-    imports: { ...delegating, pwas_test: pwasTest },
+    imports: { ...delegating, env, pwas_test: withTrapReports(pwasTest) },
     /** Call with the instance as-pect created. */
     attach(created) {
       instance = created;

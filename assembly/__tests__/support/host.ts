@@ -58,6 +58,9 @@ declare function hostLocalResponseStatus(stream: u32): u32;
 @external("pwas_test", "local_response_body")
 declare function hostLocalResponseBody(stream: u32, ptrOut: usize, sizeOut: usize): i32;
 // @ts-ignore: decorator
+@external("pwas_test", "failure_report")
+declare function hostFailureReport(ptrOut: usize, sizeOut: usize): i32;
+// @ts-ignore: decorator
 @external("pwas_test", "last_log")
 declare function hostLastLog(level: u32, ptrOut: usize, sizeOut: usize): i32;
 // @ts-ignore: decorator
@@ -195,6 +198,11 @@ export namespace mockHost {
   export function forwardedBody(stream: u32, direction: u32): string {
     const text = takeOut(hostForwardedBody(stream, direction, OUT, OUT + 4));
     return text !== null ? text : "";
+  }
+
+  /** The plugin's failure report (kind, callback, frames); null while it has not failed. */
+  export function failureReport(): string | null {
+    return takeOut(hostFailureReport(OUT, OUT + 4));
   }
 
   export function paused(stream: u32, direction: u32): bool {
