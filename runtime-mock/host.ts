@@ -10,6 +10,7 @@ import { compilePlugin, type MapReader } from "./abi/compiled-modules.js";
 import { ModuleLoadError, UNKNOWN_ABI } from "./abi/module.js";
 import type { ImportedObjectDescriptor } from "./abi/imported-memory.js";
 import { hostFunctionTypes } from "./abi/signatures.js";
+import { coverageVariant } from "./abi/coverage-files.js";
 import type { PluginFailure } from "./diagnostics/failure.js";
 import { findSourceMapBeside, type SourceMapSource } from "./diagnostics/source-map.js";
 import { PeerType, type AbiVersion, LogLevel } from "./abi/types.js";
@@ -71,10 +72,11 @@ export class Host {
    */
   static async load(source: ModuleSource, options: HostOptions = {}, process?: ProxyProcess): Promise<Host> {
     const settings = resolveSettings(options);
-    const { module, abiVersion, imported, instrumented, sourceMap, bytes, uninstrumentedReason } = await compile(source, settings.stepBudget !== undefined, options.sourceMap);
+    const { module, abiVersion, imported, instrumented, sourceMap, bytes, uninstrumentedReason, coverageBuilds } = await compile(source, settings.stepBudget !== undefined, options.sourceMap);
     // Without a process (MockEnvoy) the VM gets a private one: its own shared data, queues, stats.
     const vm = new PluginVm(settings, abiVersion, process);
     vm.instrumented = instrumented;
+    vm.coverageBuilds = coverageBuilds;
     if (uninstrumentedReason !== undefined) {
       vm.logs.writeHost(LogLevel.Warn, `the step budget is off for this module: binaryen could not instrument it (${uninstrumentedReason}); a callback that never returns will hang`, 0);
     }
@@ -392,14 +394,21 @@ interface LoadedModule {
   sourceMap: SourceMapSource | undefined;
   bytes?: Uint8Array;
   uninstrumentedReason?: string;
+  coverageBuilds: string[];
 }
 
 /** Bytes → checked, compiled (and instrumented) module, cached by content; a ready WebAssembly.Module is checked by import names only and runs as it is. */
 async function compile(source: ModuleSource, instrument: boolean, mapOption: SourceMapSource | false | undefined): Promise<LoadedModule> {
-  if (source instanceof WebAssembly.Module) return { ...inspectCompiled(source), instrumented: false, sourceMap: mapOption || undefined };
-  const bytes = await readSource(source);
-  const map = mapOption === false ? undefined : (mapOption ?? (typeof source === "string" || source instanceof URL ? findSourceMapBeside(source, bytes) : undefined));
-  const compiled = await compilePlugin(bytes, { instrument, map: map === undefined ? undefined : mapReader(map) });
+  if (source instanceof WebAssembly.Module) return { ...inspectCompiled(source), instrumented: false, sourceMap: mapOption || undefined, coverageBuilds: [] };
+  let bytes = await readSource(source);
+  let map = mapOption === false ? undefined : (mapOption ?? (typeof source === "string" || source instanceof URL ? findSourceMapBeside(source, bytes) : undefined));
+  // Under `pwas coverage` a listed build runs as its counting copy, with that copy's map.
+  const counting = coverageVariant(bytes);
+  if (counting) {
+    bytes = counting.bytes;
+    map = mapOption === false ? undefined : findSourceMapBeside(counting.path, bytes);
+  }
+  const compiled = await compilePlugin(bytes, { instrument, coverage: counting !== undefined, map: map === undefined ? undefined : mapReader(map) });
   return { ...compiled, sourceMap: compiled.instrumented ? compiled.instrumentedMap : map };
 }
 

@@ -15,6 +15,7 @@
 import { randomBytes } from "node:crypto";
 import { PluginCallbacks, describeFailure, invokeExport, wasCalled, type CallOutcome, type CallTarget } from "./abi/callbacks.js";
 import { STEP_IMPORT } from "./abi/step-counter.js";
+import { COVERAGE_IMPORT_MODULE, coverageImports } from "./abi/coverage-files.js";
 import { functionBodies } from "./abi/custom-sections.js";
 import { buildFailure, type ModuleLayout, type PluginFailure, type TrapKind } from "./diagnostics/failure.js";
 import { PluginSourceMap, type SourceMapSource } from "./diagnostics/source-map.js";
@@ -110,6 +111,8 @@ export class PluginVm implements CallTarget {
   private sourceMap: PluginSourceMap | undefined | null = null;
   /** The module runs instrumented with the step counter (see abi/step-counter.ts). */
   instrumented = false;
+  /** Coverage counters the module imports, by build id (see abi/coverage-files.ts). */
+  coverageBuilds: readonly string[] = [];
   /** The last host function refused by the restricted-phase check (for error hints). */
   lastRestrictedCall: string | undefined;
 
@@ -139,6 +142,7 @@ export class PluginVm implements CallTarget {
   importObject(importedObjects: readonly ImportedObjectDescriptor[] = []): WebAssembly.Imports {
     const imports: WebAssembly.Imports = createHostImports(this);
     if (this.instrumented) imports[STEP_IMPORT.module] = { ...imports[STEP_IMPORT.module], [STEP_IMPORT.name]: () => this.step() };
+    if (this.coverageBuilds.length > 0) imports[COVERAGE_IMPORT_MODULE] = coverageImports(this.coverageBuilds);
     for (const imp of importedObjects) {
       const object = imp.kind === "memory" ? new WebAssembly.Memory(imp.descriptor) : new WebAssembly.Table(imp.descriptor);
       (this.providedImports[imp.module] ??= {})[imp.name] = object;

@@ -5,8 +5,7 @@ import { relative } from "node:path";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../errors.js";
 import { writeFileAtomic } from "../oci/atomic-fs.js";
-import { compileTarget, type CompiledFile } from "../compiler/compile.js";
-import { moveNamesIntoMaps, sourceMapArgs } from "../compiler/source-maps.js";
+import { buildTarget, type CompiledFile } from "../compiler/compile.js";
 import { openProject, selectTargets } from "../compiler/plugin-project.js";
 import { checkModule, formatBytes, hasFailures, type ModuleReport } from "../module/checks.js";
 import { DEFAULT_MAX_MODULE_BYTES } from "../module/unwrap.js";
@@ -48,10 +47,9 @@ Envoy would not load. Nothing is written unless every target compiled and passed
       const files: CompiledFile[] = [];
       const reports: { target: string; report: ModuleReport }[] = [];
       for (const target of targets) {
-        const mapArgs = sourceMapArgs(target.options);
-        const result = await compileTarget(project.dir, [...project.configArgs(target.target), ...mapArgs], target.target);
+        const result = await buildTarget(project.dir, project.configArgs(target.target), target);
         if (result.diagnostics.trim()) process.stderr.write(result.diagnostics);
-        const built = mapArgs.includes("--debug") ? moveNamesIntoMaps(result.files) : result.files;
+        const built = result.files;
         files.push(...built);
         for (const file of built.filter((f) => f.path.endsWith(".wasm"))) {
           const report = await checkModule(file.contents, { source: display(file.path), unwrap: false, maxBytes: flags.maxSize, instantiate: flags.instantiate });

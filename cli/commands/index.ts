@@ -10,7 +10,8 @@ import { register as wasmplugin } from "./wasmplugin.js";
 import { register as migrate } from "./migrate.js";
 import { register as build } from "./build.js";
 import { register as init } from "./init.js";
+import { register as coverage } from "./coverage.js";
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [serve, validate, verify, pkg, push, pull, wasmplugin, migrate, build, init];
+export const commands: Register[] = [serve, validate, verify, pkg, push, pull, wasmplugin, migrate, build, coverage, init];

@@ -4,7 +4,7 @@
 // good one.
 import { resolve } from "node:path";
 import { CliError, ExitCode } from "../errors.js";
-import type { BuiltFile } from "./source-maps.js";
+import { moveNamesIntoMaps, sourceMapArgs, type BuiltFile } from "./source-maps.js";
 
 /** What asc resolved for a target (`--showConfig`: asconfig, its extends chain, the command line). */
 export interface TargetConfig {
@@ -62,11 +62,13 @@ export async function resolveTarget(baseDir: string, configArgs: string[], targe
   return { target, entries: shown.entries, options: shown.options, ...(outFile ? { outFile } : {}) };
 }
 
-export async function compileTarget(baseDir: string, configArgs: string[], target: string): Promise<CompileResult> {
+/** `transforms`: asc transform instances to apply (the coverage build's). */
+export async function compileTarget(baseDir: string, configArgs: string[], target: string, transforms: object[] = []): Promise<CompileResult> {
   const asc = await loadAsc();
   const out = sink();
   const files: CompiledFile[] = [];
   const { error } = await asc.main([...configArgs, "--baseDir", baseDir, "--target", target], {
+    transforms: transforms as never,
     stdout: out.stream,
     stderr: out.stream,
     writeFile: (name, contents, dir) => {
@@ -83,6 +85,13 @@ export async function compileTarget(baseDir: string, configArgs: string[], targe
     );
   }
   return { target, files, diagnostics: out.text() };
+}
+
+/** A target as pwas builds it: with its source map beside each module, a release's names moved into the map. */
+export async function buildTarget(baseDir: string, configArgs: string[], target: TargetConfig, transforms: object[] = []): Promise<CompileResult> {
+  const mapArgs = sourceMapArgs(target.options);
+  const result = await compileTarget(baseDir, [...configArgs, ...mapArgs], target.target, transforms);
+  return mapArgs.includes("--debug") ? { ...result, files: moveNamesIntoMaps(result.files) } : result;
 }
 
 function configError(error: Error, output: string): CliError {

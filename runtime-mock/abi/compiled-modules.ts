@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { importedObjects, type ImportedObjectDescriptor } from "./imported-memory.js";
 import { BAD_BYTECODE, inspectModule, ModuleLoadError } from "./module.js";
 import { checkExports, checkImports } from "./signatures.js";
+import { COVERAGE_IMPORT_MODULE } from "./coverage-files.js";
 import { instrumentSteps } from "./step-counter.js";
 import type { AbiVersion } from "./types.js";
 import { functionNamesIn } from "../diagnostics/source-map.js";
@@ -19,6 +20,8 @@ export interface CompiledPlugin {
   bytes: Uint8Array;
   /** The instrumented module's own source map (JSON text), when it was instrumented with one. */
   instrumentedMap?: string;
+  /** Build ids of the coverage counters it imports (a `pwas coverage` build; see coverage-files.ts). */
+  coverageBuilds: string[];
   /** Why a module that should have been instrumented was not (the host warns: nothing bounds its callbacks). */
   uninstrumentedReason?: string;
 }
@@ -33,6 +36,8 @@ export interface MapReader {
 
 export interface CompileOptions {
   instrument: boolean;
+  /** A counting copy from `pwas coverage`: its counter imports are allowed. */
+  coverage?: boolean;
   map?: MapReader | undefined;
 }
 
@@ -63,11 +68,12 @@ export function compilePlugin(bytes: Uint8Array, options: CompileOptions): Promi
 
 async function compileUncached(bytes: Uint8Array, options: CompileOptions): Promise<CompiledPlugin> {
   const info = inspectModule(bytes);
-  checkImports(info);
+  const counters = options.coverage ? info.imports.filter((i) => i.module === COVERAGE_IMPORT_MODULE && i.kind === "function") : [];
+  checkImports({ ...info, imports: info.imports.filter((i) => !counters.includes(i)) });
   checkExports(info);
   const imported = importedObjects(bytes);
   const original = engineCompile(bytes);
-  const plain: CompiledPlugin = { module: original, abiVersion: info.abiVersion, imported, instrumented: false, bytes };
+  const plain: CompiledPlugin = { module: original, abiVersion: info.abiVersion, imported, instrumented: false, bytes, coverageBuilds: [...new Set(counters.map((i) => i.name))] };
   if (!options.instrument) return plain;
   let mapText: string | undefined;
   let names: ReadonlyMap<number, string> = new Map();
