@@ -7,7 +7,7 @@ export default {
   include: ["assembly/__tests__/**/*.include.ts"],
   disclude: [/node_modules/],
   async instantiate(memory, createImports, instantiate, binary) {
-    const host = createAspectHost();
+    const host = createAspectHost(binary);
     const result = await instantiate(binary, createImports({ ...host.imports, env: { ...host.imports.env, memory } }));
     host.attach(result.instance);
     return result;

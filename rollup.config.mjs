@@ -1,6 +1,7 @@
 // Bundles the mock host (runtime-mock/) into dist/ as ESM with type declarations — the
 // package's main entry, `import { Host } from "proxy-wasm-as"` — and the pwas CLI
-// (cli/) into dist/cli.js, the package's bin.
+// (cli/) into dist/cli.js, the package's bin, and the coverage transform into
+// dist/coverage-transform.js (proxy-wasm-as/coverage-transform).
 import typescript from "@rollup/plugin-typescript";
 
 const external = (id) => id.startsWith("node:") || ["commander", "yaml", "tar-stream", "assemblyscript", "assemblyscript/asc"].some((p) => id === p || id.startsWith(`${p}/`));
@@ -15,6 +16,13 @@ export default [
   {
     input: "cli/index.ts",
     output: { file: "dist/cli.js", format: "es", sourcemap: true, banner: "#!/usr/bin/env node" },
+    external,
+    plugins: [typescript({ tsconfig: "./tsconfig.cli.json" })],
+  },
+  {
+    // The coverage transform by path, for asc configs that list transforms (as-pect's).
+    input: "cli/coverage/transform.ts",
+    output: { file: "dist/coverage-transform.js", format: "es", sourcemap: true },
     external,
     plugins: [typescript({ tsconfig: "./tsconfig.cli.json" })],
   },

@@ -2,7 +2,7 @@
 // functions (env.proxy_*, WASI), and a small `pwas_test` import module through which a
 // spec starts the plugin and drives HTTP streams, so SDK code runs against the same host
 // behaviour as a built plugin. See assembly/__tests__/support/host.ts for the spec side.
-import { Host, LogLevel, PluginTrapError, PluginVm, WasmResult, resolveSettings } from "../../dist/index.js";
+import { COVERAGE_IMPORT_MODULE, Host, LogLevel, PluginTrapError, PluginVm, WasmResult, coverageImports, resolveSettings } from "../../dist/index.js";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -12,6 +12,12 @@ const encoder = new TextEncoder();
  * plugin's frames from the failure report are written in that form, so a spec whose plugin
  * trapped fails naming them.
  */
+function counters(binary) {
+  if (!binary) return {};
+  const builds = WebAssembly.Module.imports(new WebAssembly.Module(binary)).filter((i) => i.module === COVERAGE_IMPORT_MODULE).map((i) => i.name);
+  return builds.length > 0 ? { [COVERAGE_IMPORT_MODULE]: coverageImports(builds) } : {};
+}
+
 function withTrapReports(functions) {
   const wrapped = {};
   for (const [name, fn] of Object.entries(functions)) {
@@ -30,7 +36,8 @@ function withTrapReports(functions) {
   return wrapped;
 }
 
-export function createAspectHost() {
+/** `binary`: the spec module; under `pwas coverage` its counters (the coverage transform's) are provided. */
+export function createAspectHost(binary) {
   let vm = newVm({});
   let host;
   let instance;
@@ -314,7 +321,7 @@ export function createAspectHost() {
 
   return {
     /** Imports to merge into as-pect's. */
-    imports: { ...delegating, env, pwas_test: withTrapReports(pwasTest) },
+    imports: { ...delegating, env, pwas_test: withTrapReports(pwasTest), ...counters(binary) },
     /** Call with the instance as-pect created. */
     attach(created) {
       instance = created;
