@@ -72,7 +72,7 @@ export class Host {
    */
   static async load(source: ModuleSource, options: HostOptions = {}, process?: ProxyProcess): Promise<Host> {
     const settings = resolveSettings(options);
-    const { module, abiVersion, imported, instrumented, sourceMap, bytes, uninstrumentedReason, coverageBuilds } = await compile(source, settings.stepBudget !== undefined, options.sourceMap);
+    const { module, abiVersion, imported, instrumented, sourceMap, bytes, uninstrumentedReason, coverageBuilds, importedFunctions } = await compile(source, settings.stepBudget !== undefined, options.sourceMap);
     // Without a process (MockEnvoy) the VM gets a private one: its own shared data, queues, stats.
     const vm = new PluginVm(settings, abiVersion, process);
     vm.instrumented = instrumented;
@@ -83,7 +83,8 @@ export class Host {
     vm.useSourceMap(sourceMap, bytes);
     let instance: WebAssembly.Instance;
     try {
-      instance = await WebAssembly.instantiate(module, vm.importObject(imported));
+      // Synchronous: the module is compiled already, and the promise form waits a turn of the event loop.
+      instance = new WebAssembly.Instance(module, vm.importObject(imported, importedFunctions));
     } catch (error) {
       throw new ModuleLoadError(INSTANTIATION_FAILED, instantiationHint(error, vm.lastRestrictedCall));
     }
@@ -395,6 +396,8 @@ interface LoadedModule {
   bytes?: Uint8Array;
   uninstrumentedReason?: string;
   coverageBuilds: string[];
+  /** Undefined for a ready WebAssembly.Module: every host function is provided. */
+  importedFunctions?: ReadonlySet<string>;
 }
 
 /** Bytes → checked, compiled (and instrumented) module, cached by content; a ready WebAssembly.Module is checked by import names only and runs as it is. */

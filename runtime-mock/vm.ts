@@ -139,8 +139,9 @@ export class PluginVm implements CallTarget {
    * The import object: the host functions of the ABI version (all versions' when it is not
    * known yet), WASI under both module names, plus any imported memory/table to create.
    */
-  importObject(importedObjects: readonly ImportedObjectDescriptor[] = []): WebAssembly.Imports {
-    const imports: WebAssembly.Imports = createHostImports(this);
+  /** `only`: the functions the module imports (`module.name`); without it, every host function. */
+  importObject(importedObjects: readonly ImportedObjectDescriptor[] = [], only?: ReadonlySet<string>): WebAssembly.Imports {
+    const imports: WebAssembly.Imports = createHostImports(this, only);
     if (this.instrumented) imports[STEP_IMPORT.module] = { ...imports[STEP_IMPORT.module], [STEP_IMPORT.name]: () => this.step() };
     if (this.coverageBuilds.length > 0) imports[COVERAGE_IMPORT_MODULE] = coverageImports(this.coverageBuilds);
     for (const imp of importedObjects) {

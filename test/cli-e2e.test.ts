@@ -5,8 +5,7 @@
 // image must compute the same sha256 and give back the same module.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { npmChildEnv } from "../cli/child-env.js";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,28 +13,10 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { checkoutTarball } from "./support/checkout-package.js";
 import { runPwas } from "./support/pwas-run.js";
+import { registryUnreachable, runChild } from "./support/child-run.js";
 import { startRegistry, type RunningRegistry } from "./support/registry.js";
 
-interface Run {
-  code: number;
-  output: string;
-  stdout: string;
-}
-
-function run(command: string, args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // Without NODE_TEST_CONTEXT: the project's own `node --test` would otherwise think it is
-    // nested in this test run and skip its files.
-    const { NODE_TEST_CONTEXT: _, ...env } = npmChildEnv();
-    const child = spawn(command, args, { cwd, env: { ...env, npm_config_update_notifier: "false" }, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    let stdout = "";
-    child.stdout.on("data", (d: Buffer) => ((stdout += d), (output += d)));
-    child.stderr.on("data", (d: Buffer) => (output += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, output, stdout }));
-  });
-}
+const run = runChild;
 
 let registry: RunningRegistry;
 before(async () => {
@@ -53,7 +34,7 @@ test("init → npm install → npm test → package → push → wasmplugin → 
   assert.equal(init.code, 0, init.stderr);
 
   const install = await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], dir);
-  if (install.code !== 0 && /ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|network/i.test(install.output)) {
+  if (install.code !== 0 && registryUnreachable(install.output)) {
     t.skip(`the npm registry is unreachable, so the project's dependencies cannot be installed:\n${install.output.slice(-500)}`);
     return;
   }
@@ -63,6 +44,14 @@ test("init → npm install → npm test → package → push → wasmplugin → 
   assert.equal(npmTest.code, 0, npmTest.output);
   assert.match(npmTest.output, /release +build\/plugin\.wasm .* ok/);
   assert.match(npmTest.output, /# pass 5/);
+  // Source maps beside both modules: failure reports name the plugin's lines.
+  for (const map of ["build/plugin.wasm.map", "build/plugin.debug.wasm.map"]) assert.ok(existsSync(join(dir, map)), `${map} is written`);
+
+  const coverage = await run("npm", ["run", "coverage"], dir);
+  assert.equal(coverage.code, 0, coverage.output);
+  assert.match(coverage.output, /# pass 5/, "the coverage run ran the tests");
+  assert.match(coverage.output, /index\.ts\s*\|\s*\d+(\.\d+)?\s*\|/, coverage.output);
+  assert.match(await readFile(join(dir, "coverage", "lcov.info"), "utf8"), /^SF:.*assembly\/index\.ts$/m);
 
   // From here on, the pwas the project installed (dist/cli.js of the packed SDK).
   const pwas = (...args: string[]) => run(join(dir, "node_modules", ".bin", "pwas"), args, dir);

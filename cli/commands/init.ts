@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option("--force", "write into a non-empty directory (template files are overwritten, others kept)")
     .option("--install", "run npm install in the new project")
     .addHelpText("after", `
-Creates: package.json (scripts build, test, verify), asconfig.json (extends
+Creates: package.json (scripts build, test, coverage, verify), asconfig.json (extends
 node_modules/proxy-wasm-as/asconfig.json), assembly/index.ts (adds a configured response
 header), test/plugin.test.ts (node:test + tsx, mock host), config.json, wasmplugin.yaml,
 README.md, .gitignore.

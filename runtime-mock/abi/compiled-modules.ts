@@ -20,6 +20,8 @@ export interface CompiledPlugin {
   bytes: Uint8Array;
   /** The instrumented module's own source map (JSON text), when it was instrumented with one. */
   instrumentedMap?: string;
+  /** The functions it imports, `module.name`: a host links only those. */
+  importedFunctions: ReadonlySet<string>;
   /** Build ids of the coverage counters it imports (a `pwas coverage` build; see coverage-files.ts). */
   coverageBuilds: string[];
   /** Why a module that should have been instrumented was not (the host warns: nothing bounds its callbacks). */
@@ -44,6 +46,11 @@ export interface CompileOptions {
 /** How many compiled modules stay cached: enough for a suite's fixtures, bounded for generated ones. */
 const CAPACITY = 256;
 const cache = new Map<string, Promise<CompiledPlugin>>();
+
+/** Drops every cached compiled module: the next load compiles again (for benchmarks, and embedders that load many one-off modules). */
+export function clearCompiledModuleCache(): void {
+  cache.clear();
+}
 
 /**
  * Checks the bytes as Envoy would (throwing ModuleLoadError), then compiles them, with the
@@ -73,7 +80,9 @@ async function compileUncached(bytes: Uint8Array, options: CompileOptions): Prom
   checkExports(info);
   const imported = importedObjects(bytes);
   const original = engineCompile(bytes);
-  const plain: CompiledPlugin = { module: original, abiVersion: info.abiVersion, imported, instrumented: false, bytes, coverageBuilds: [...new Set(counters.map((i) => i.name))] };
+  const plain: CompiledPlugin = { module: original, abiVersion: info.abiVersion, imported, instrumented: false, bytes, coverageBuilds: [...new Set(counters.map((i) => i.name))],
+    importedFunctions: new Set(info.imports.filter((i) => i.kind === "function").map((i) => `${i.module}.${i.name}`)),
+  };
   if (!options.instrument) return plain;
   let mapText: string | undefined;
   let names: ReadonlyMap<number, string> = new Map();

@@ -129,7 +129,16 @@ export const WASI_FUNCTIONS: Readonly<Record<string, FuncType>> = {
 export const WASI_MODULES = ["wasi_snapshot_preview1", "wasi_unstable"] as const;
 
 /** Every import Envoy can satisfy for `version`, keyed "module.name". */
-export function hostFunctionTypes(version: AbiVersion): Map<string, FuncType> {
+const hostTables = new Map<AbiVersion, ReadonlyMap<string, FuncType>>();
+
+/** What the host provides for `version`, keyed `module.name`: built once per version (every load reads it). */
+export function hostFunctionTypes(version: AbiVersion): ReadonlyMap<string, FuncType> {
+  let table = hostTables.get(version);
+  if (!table) hostTables.set(version, (table = buildHostFunctionTypes(version)));
+  return table;
+}
+
+function buildHostFunctionTypes(version: AbiVersion): Map<string, FuncType> {
   const table = new Map<string, FuncType>();
   for (const [name, type] of Object.entries({ ...PROXY_FUNCTIONS, ...VERSIONED_FUNCTIONS[version] })) {
     table.set(`env.${name}`, type);

@@ -15,7 +15,7 @@ const run = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BUILD_FILES = ["rollup.config.mjs", "tsconfig.json", "tsconfig.build.json", "tsconfig.cli.json"];
 const BUNDLE_SOURCES = ["cli", "runtime-mock", "rollup.config.mjs"];
-const BUNDLES = ["dist/index.js", "dist/cli.js"];
+const BUNDLES = ["dist/index.js", "dist/cli.js", "dist/coverage-transform.js"];
 
 let packed: Promise<string> | undefined;
 

@@ -20,25 +20,36 @@ import type { HostFunction, HostFunctionTable } from "./support.js";
 
 const ALL_VERSIONS: readonly AbiVersion[] = ["0.1.0", "0.2.0", "0.2.1"];
 
-export function createHostImports(vm: PluginVm): WebAssembly.Imports {
-  const env: HostFunctionTable = {
-    ...logFunctions(vm),
-    ...headerFunctions(vm),
-    ...bufferFunctions(vm),
-    ...streamFunctions(vm),
-    ...propertyFunctions(vm),
-    ...contextFunctions(vm),
-    ...metricFunctions(vm),
-    ...sharedFunctions(vm),
-    ...calloutFunctions(vm),
-    ...foreignFunctions(vm),
-  };
-  // Only what cpp-host registers for the version (all versions' while it is unknown).
-  const registered = new Set<string>();
-  for (const version of vm.abiVersion ? [vm.abiVersion] : ALL_VERSIONS) {
-    for (const key of hostFunctionTypes(version).keys()) registered.add(key);
+/** `only`: link just these (`module.name`, the module's imports); wrapping every host function per VM is most of a load's cost. */
+/** The host functions by concern; a later table's function wins a name, as cpp-host's last registration does. */
+const TABLES: readonly ((vm: PluginVm) => HostFunctionTable)[] = [
+  logFunctions, headerFunctions, bufferFunctions, streamFunctions, propertyFunctions,
+  contextFunctions, metricFunctions, sharedFunctions, calloutFunctions, foreignFunctions,
+];
+/** Which table provides each `env` function; the names are static, so the first VM's tables tell. */
+let tableOf: Map<string, number> | undefined;
+
+/** The `env` functions: all of them, or only the tables that provide `only`'s (building the rest per VM is most of a load's cost). */
+function envFunctions(vm: PluginVm, only: ReadonlySet<string> | undefined): HostFunctionTable {
+  if (!only || !tableOf) {
+    const tables = TABLES.map((table) => table(vm));
+    tableOf ??= new Map(tables.flatMap((table, index) => Object.keys(table).map((name) => [name, index] as const)));
+    return Object.assign({}, ...tables) as HostFunctionTable;
   }
-  const imports: WebAssembly.Imports = { env: guardAll(vm, "env", env, registered, WasmResult.InternalFailure) };
+  const needed = new Set<number>();
+  for (const key of only) {
+    const index = key.startsWith("env.") ? tableOf.get(key.slice(4)) : undefined;
+    if (index !== undefined) needed.add(index);
+  }
+  return Object.assign({}, ...[...needed].sort((a, b) => a - b).map((index) => TABLES[index]!(vm))) as HostFunctionTable;
+}
+
+/** `only`: link just these (`module.name`, the module's imports). */
+export function createHostImports(vm: PluginVm, only?: ReadonlySet<string>): WebAssembly.Imports {
+  const env = envFunctions(vm, only);
+  const registered = registeredFunctions(vm.abiVersion);
+  const imports: WebAssembly.Imports = { env: guardAll(vm, "env", env, registered, WasmResult.InternalFailure, only) };
+  if (only && ![...only].some((key) => WASI_MODULES.some((module) => key.startsWith(`${module}.`)))) return imports;
   const wasi = createWasiFunctions({
     memory: vm.memory,
     log: (level, message) => vm.logPlugin(vm.effectiveContext(), level, message),
@@ -47,15 +58,31 @@ export function createHostImports(vm: PluginVm): WebAssembly.Imports {
     monotonicNs: () => vm.settings.clock.monotonicNs(),
     randomBytes: (n) => vm.randomBytes(n),
   });
-  for (const module of WASI_MODULES) imports[module] = guardAll(vm, module, wasi, registered, WasiErrno.Fault);
+  for (const module of WASI_MODULES) imports[module] = guardAll(vm, module, wasi, registered, WasiErrno.Fault, only);
   return imports;
 }
 
-function guardAll(vm: PluginVm, module: string, table: HostFunctionTable, registered: ReadonlySet<string>, onHostError: number) {
+const registeredByVersion = new Map<AbiVersion | undefined, ReadonlySet<string>>();
+
+/** Only what cpp-host registers for the version (all versions' while it is unknown). */
+function registeredFunctions(abiVersion: AbiVersion | undefined): ReadonlySet<string> {
+  let registered = registeredByVersion.get(abiVersion);
+  if (!registered) {
+    const keys = new Set<string>();
+    for (const version of abiVersion ? [abiVersion] : ALL_VERSIONS) for (const key of hostFunctionTypes(version).keys()) keys.add(key);
+    registeredByVersion.set(abiVersion, (registered = keys));
+  }
+  return registered;
+}
+
+function guardAll(vm: PluginVm, module: string, table: HostFunctionTable, registered: ReadonlySet<string>, onHostError: number, only?: ReadonlySet<string>) {
   const out: Record<string, HostFunction> = {};
-  for (const [name, fn] of Object.entries(table)) {
-    const qualified = `${module}.${name}`;
-    if (!registered.has(qualified)) continue;
+  const prefix = `${module}.`;
+  const names = only ? [...only].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length)) : Object.keys(table);
+  for (const name of names) {
+    const qualified = `${prefix}${name}`;
+    const fn = table[name];
+    if (!fn || !registered.has(qualified)) continue;
     out[name] = (...args: unknown[]) => {
       vm.assertHostCallAllowed(qualified);
       try {
