@@ -339,7 +339,7 @@ lines.push("", `## Instant hosts: Host.load + start + one stream of header-appen
   const wasm = new Uint8Array(readFileSync("examples/header-append/build/release.wasm"));
   const pluginConfig = JSON.stringify(appendConfig);
   const once = async (options: HostOptions, uncached: boolean): Promise<number> => {
-    if (uncached) clearCompiledModuleCache();
+    if (uncached) clearCompiledModuleCache(wasm);
     const start = process.hrtime.bigint();
     const host = await started(wasm, { pluginConfig, ...options });
     plainStream(REQUEST)(host).run();

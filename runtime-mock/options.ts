@@ -129,8 +129,9 @@ export function resolveSettings(options: HostOptions = {}): VmSettings {
     throw new RangeError(`maxMemoryBytes must be a positive integer, got ${maxMemoryBytes}`);
   }
   const stepBudget = options.stepBudget ?? DEFAULT_STEP_BUDGET;
-  if (stepBudget !== false && (!Number.isSafeInteger(stepBudget) || stepBudget <= 0)) {
-    throw new RangeError(`stepBudget must be a positive integer or false, got ${stepBudget}`);
+  // The counter is a wasm i32.
+  if (stepBudget !== false && (!Number.isSafeInteger(stepBudget) || stepBudget <= 0 || stepBudget > 0x7fffffff)) {
+    throw new RangeError(`stepBudget must be a positive integer (at most 2147483647) or false, got ${stepBudget}`);
   }
   return {
     plugin: { name: options.pluginName ?? rootId, rootId, vmId: options.vmId ?? "" },

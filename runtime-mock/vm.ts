@@ -14,7 +14,7 @@
 // Until `bind`, host calls have no context (like Envoy during a wasm start function) and trap.
 import { randomBytes } from "node:crypto";
 import { PluginCallbacks, describeFailure, invokeExport, wasCalled, type CallOutcome, type CallTarget } from "./abi/callbacks.js";
-import { STEP_IMPORT } from "./abi/step-counter.js";
+import { createStepCounter, STEP_IMPORT, type StepCounter } from "./abi/step-counter.js";
 import { COVERAGE_IMPORT_MODULE, coverageImports } from "./abi/coverage-files.js";
 import { functionBodies } from "./abi/custom-sections.js";
 import { buildFailure, type ModuleLayout, type PluginFailure, type TrapKind } from "./diagnostics/failure.js";
@@ -41,11 +41,6 @@ import type { SharedQueueRegistry } from "./shared-queues.js";
 
 /** What V8 throws into the plugin when it calls a host function it may not call now. */
 export const RESTRICTED_CALLBACK = "restricted_callback";
-
-/** Thrown from the step counter into the plugin: ends the call that ran past its budget. */
-class RunawayError extends WebAssembly.RuntimeError {
-  override readonly name = "RuntimeError";
-}
 
 const wasiNames = (names: readonly string[]) => WASI_MODULES.flatMap((m) => names.map((n) => `${m}.${n}`));
 
@@ -105,7 +100,8 @@ export class PluginVm implements CallTarget {
   private failureSurfaced = false;
   /** The plugin's last critical line in the current call: its abort or panic message, if it traps next. */
   private criticalLog: string | undefined;
-  private stepsLeft = 0;
+  /** The step counter of an instrumented module (see abi/step-counter.ts). */
+  private steps: StepCounter | undefined;
   private savedStackTraceLimit = 10;
   private sourceMapSource: SourceMapSource | undefined;
   private sourceMap: PluginSourceMap | undefined | null = null;
@@ -130,7 +126,6 @@ export class PluginVm implements CallTarget {
     this.contexts.set(0, this.vmContext);
     this.upstreams = settings.upstreams ?? new MockUpstreams(settings.clusters, this);
     this.callouts = new Callouts(this, this.calloutTokens, this.upstreams);
-    this.stepsLeft = settings.stepBudget ?? 0; // a wasm start function runs before any call: it gets a budget too
   }
 
   // --- instance -----------------------------------------------------------------------
@@ -142,7 +137,11 @@ export class PluginVm implements CallTarget {
   /** `only`: the functions the module imports (`module.name`); without it, every host function. */
   importObject(importedObjects: readonly ImportedObjectDescriptor[] = [], only?: ReadonlySet<string>): WebAssembly.Imports {
     const imports: WebAssembly.Imports = createHostImports(this, only);
-    if (this.instrumented) imports[STEP_IMPORT.module] = { ...imports[STEP_IMPORT.module], [STEP_IMPORT.name]: () => this.step() };
+    if (this.instrumented) {
+      this.steps = createStepCounter();
+      this.steps.left.value = this.settings.stepBudget ?? 0; // a wasm start function runs before any call: it gets a budget too
+      imports[STEP_IMPORT.module] = { ...imports[STEP_IMPORT.module], [STEP_IMPORT.name]: this.steps.step };
+    }
     if (this.coverageBuilds.length > 0) imports[COVERAGE_IMPORT_MODULE] = coverageImports(this.coverageBuilds);
     for (const imp of importedObjects) {
       const object = imp.kind === "memory" ? new WebAssembly.Memory(imp.descriptor) : new WebAssembly.Table(imp.descriptor);
@@ -217,9 +216,9 @@ export class PluginVm implements CallTarget {
   recordFailure(functionName: string, error: unknown): void {
     let kind: TrapKind | undefined;
     let detail: string | undefined;
-    if (error instanceof RunawayError) {
+    if (this.steps && this.steps.left.value < 0) {
       kind = "runaway";
-      detail = error.message;
+      detail = `ran past its budget of ${this.settings.stepBudget} steps (function entries and loop iterations) in one call: an endless loop? Raise HostOptions.stepBudget if the work is real.`;
     } else if (error instanceof Error && error.message.startsWith(RESTRICTED_CALLBACK)) {
       kind = "hostCall";
       detail = `${this.lastRestrictedCall ?? "a host function"} may not be called here (${RESTRICTED_CALLBACK})`;
@@ -229,13 +228,14 @@ export class PluginVm implements CallTarget {
 
   private fail(error: unknown, context: { callback: string; message: string; kind?: TrapKind | undefined; detail?: string | undefined }): void {
     if (this.failureInfo) return;
+    const sourceMap = this.loadSourceMap();
     const failure = buildFailure(error, {
       callback: context.callback,
       message: context.message,
       ...(context.kind ? { kind: context.kind } : {}),
       ...(context.detail !== undefined ? { detail: context.detail } : {}),
       ...(this.criticalLog !== undefined ? { criticalLog: this.criticalLog } : {}),
-      ...(this.loadSourceMap() ? { sourceMap: this.loadSourceMap()! } : {}),
+      ...(sourceMap ? { sourceMap } : {}),
       ...(this.moduleBytes ? { layout: functionBodies(this.moduleBytes) satisfies ModuleLayout } : {}),
     });
     this.failureInfo = failure;
@@ -264,7 +264,7 @@ export class PluginVm implements CallTarget {
     return this.failureInfo;
   }
 
-  /** From now on the plugin's error and critical lines are kept here, whatever the log level (a start's diagnosis). */
+  /** From now on the error and critical lines the plugin logs are kept here too (a start's diagnosis). */
   collectPluginErrors(): string[] {
     this.pluginErrors = [];
     return this.pluginErrors;
@@ -275,12 +275,6 @@ export class PluginVm implements CallTarget {
   }
 
   private pluginErrors: string[] | undefined;
-
-  /** One step of the instrumented module: a function entry or a loop iteration. */
-  private step(): void {
-    if (--this.stepsLeft >= 0) return;
-    throw new RunawayError(`ran past its budget of ${this.settings.stepBudget} steps (function entries and loop iterations) in one call: an endless loop? Raise HostOptions.stepBudget if the work is real.`);
-  }
 
   /**
    * HostOptions.maxMemoryBytes (not an Envoy option): a memory export's maximum cannot be
@@ -350,7 +344,7 @@ export class PluginVm implements CallTarget {
     this.effectiveId = 0;
     if (this.callDepth++ === 0) {
       // A new plugin call from the host: a fresh step budget, and room for the plugin's frames in a trap's stack.
-      this.stepsLeft = this.settings.stepBudget ?? 0;
+      if (this.steps) this.steps.left.value = this.settings.stepBudget ?? 0;
       this.criticalLog = undefined;
       this.savedStackTraceLimit = Error.stackTraceLimit;
       if (Error.stackTraceLimit < PLUGIN_STACK_TRACE_LIMIT) Error.stackTraceLimit = PLUGIN_STACK_TRACE_LIMIT;

@@ -199,7 +199,8 @@ describe("never hangs: a plugin call past the step budget ends as a runaway trap
     assert.equal(host.vm.instrumented, true);
     const plain = await Host.load(fixture("release"), { stepBudget: false });
     assert.equal(plain.vm.instrumented, false);
-    await assert.rejects(Host.load(fixture("release"), { stepBudget: 0 }), /stepBudget must be a positive integer or false/);
+    await assert.rejects(Host.load(fixture("release"), { stepBudget: 0 }), /stepBudget must be a positive integer \(at most 2147483647\) or false, got 0/);
+    await assert.rejects(Host.load(fixture("release"), { stepBudget: 2 ** 31 }), /at most 2147483647/);
   });
 });
 

@@ -47,9 +47,16 @@ export interface CompileOptions {
 const CAPACITY = 256;
 const cache = new Map<string, Promise<CompiledPlugin>>();
 
-/** Drops every cached compiled module: the next load compiles again (for benchmarks, and embedders that load many one-off modules). */
-export function clearCompiledModuleCache(): void {
-  cache.clear();
+const cacheKey = (bytes: Uint8Array, options: CompileOptions): string =>
+  createHash("sha1").update(bytes).update(options.instrument ? `\x01${options.map?.key ?? ""}` : "\x00").digest("hex");
+
+/**
+ * Drops cached compiled modules: every one, or the uninstrumented compile of `bytes`; the
+ * next load compiles again (for benchmarks, and embedders that load many one-off modules).
+ */
+export function clearCompiledModuleCache(bytes?: Uint8Array): void {
+  if (bytes) cache.delete(cacheKey(bytes, { instrument: false }));
+  else cache.clear();
 }
 
 /**
@@ -57,7 +64,7 @@ export function clearCompiledModuleCache(): void {
  * step counter when `instrument` is set; the original's map is carried through the rewrite.
  */
 export function compilePlugin(bytes: Uint8Array, options: CompileOptions): Promise<CompiledPlugin> {
-  const key = createHash("sha1").update(bytes).update(options.instrument ? `\x01${options.map?.key ?? ""}` : "\x00").digest("hex");
+  const key = cacheKey(bytes, options);
   const hit = cache.get(key);
   if (hit) {
     // Most recently used last, so the oldest entry is the one evicted.

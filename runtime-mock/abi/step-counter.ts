@@ -21,6 +21,33 @@ import { readFunctionNames, withFunctionNames } from "./custom-sections.js";
 /** The import the instrumented module calls; the host provides it only to instrumented modules. */
 export const STEP_IMPORT = { module: "env", name: "log_execution" } as const;
 
+/**
+ * The counter itself is WebAssembly, so each step is a call from wasm to wasm (a few ns), not
+ * into JavaScript:
+ *   (global $left (export "left") (mut i32) (i32.const 0))
+ *   (func $pwas_step_budget (export "step") (param i32)
+ *     (global.set $left (i32.sub (global.get $left) (i32.const 1)))
+ *     (if (i32.lt_s (global.get $left) (i32.const 0)) (then unreachable)))
+ * The host sets `left` before each call; a trap with `left` below zero is a runaway.
+ */
+const COUNTER_MODULE = "AGFzbQEAAAABBQFgAX8AAwIBAAYGAX8BQQALBw8CBGxlZnQDAARzdGVwAAAKFAESACMAQQFrJAAjAEEASARAAAsLACgEbmFtZQETAQAQcHdhc19zdGVwX2J1ZGdldAIDAQAABwcBAARsZWZ0";
+/** The counter's function name, as V8 prints it in a runaway's stack (not a plugin frame). */
+export const STEP_COUNTER_FUNCTION = "pwas_step_budget";
+let counterModule: WebAssembly.Module | undefined;
+
+export interface StepCounter {
+  /** The import the instrumented module calls. */
+  step: Function;
+  /** Steps left in this call; below zero once the budget ran out. */
+  left: WebAssembly.Global;
+}
+
+export function createStepCounter(): StepCounter {
+  counterModule ??= new WebAssembly.Module(Buffer.from(COUNTER_MODULE, "base64"));
+  const { exports } = new WebAssembly.Instance(counterModule);
+  return { step: exports.step as Function, left: exports.left as WebAssembly.Global };
+}
+
 /** Steps (function entries and loop iterations) one plugin call may take by default: far past any real callback, a fraction of a second. */
 export const DEFAULT_STEP_BUDGET = 100_000_000;
 
