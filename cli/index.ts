@@ -4,14 +4,20 @@ import { Command, CommanderError } from "commander";
 import { CliError, ExitCode } from "./errors.js";
 import { commands } from "./commands/index.js";
 import { exitCodesHelp } from "./exit-codes-help.js";
+import { packageInfo } from "./package-root.js";
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = new Command("pwas")
     .description("Build, package, push, verify and deploy proxy-wasm plugins (Envoy, Istio WasmPlugin).")
+    .version(packageInfo().version, "-V, --version", "print the version of proxy-wasm-as")
     .exitOverride()
-    .showHelpAfterError()
+    // A mistake is one line and a hint, as every other failure; the usage is one --help away.
+    .showHelpAfterError("hint: add --help for the command's usage")
     .addHelpText("after", exitCodesHelp())
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({
+      writeErr: (text) => process.stderr.write(text),
+      outputError: (text, write) => write(text.replace(/^error: /, "pwas: ")),
+    });
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);

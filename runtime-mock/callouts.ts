@@ -6,7 +6,7 @@
 // proxy_get_status set by failures and closes (message cleared afterwards, code sticky).
 // Whoever answers the calls sits behind `Upstreams`: by default the test (mock-upstreams.ts).
 import { invokeExport } from "./abi/callbacks.js";
-import { WasmResult } from "./abi/types.js";
+import { LogLevel, WasmResult } from "./abi/types.js";
 import { BodyBuffer, MutableBuffer } from "./buffers.js";
 import { readGrpcService } from "./grpc-service.js";
 import { HeaderMap } from "./headers.js";
@@ -75,6 +75,8 @@ export interface UpstreamStream {
 /** Envoy's cluster manager and async clients, as far as the Wasm context uses them. */
 export interface Upstreams {
   hasCluster(name: string): boolean;
+  /** How to declare a cluster a plugin called but nobody declared (the host's warning ends with it). */
+  declareClusterHint?(name: string): string;
   /** undefined: the async client failed the request at once (the plugin gets INTERNAL_FAILURE). */
   sendHttp(token: number, rootContextId: number, request: HttpCalloutRequest, callbacks: HttpCallbacks): UpstreamRequest | undefined;
   sendGrpc(token: number, rootContextId: number, request: GrpcCalloutRequest, callbacks: GrpcCallbacks): UpstreamRequest | undefined;
@@ -154,7 +156,12 @@ export class Callouts {
     rawTimeoutMs: number,
   ): CalloutStart {
     if ((rawTimeoutMs | 0) < 0) return { status: WasmResult.BadArgument }; // ≥ 2^31 arrives as a negative int
-    if (!this.upstreams.hasCluster(cluster)) return { status: WasmResult.BadArgument };
+    if (!this.upstreams.hasCluster(cluster)) {
+      // Envoy answers BadArgument and says nothing; the mock host says which cluster, and how to declare it.
+      const hint = this.upstreams.declareClusterHint?.(cluster);
+      this.vm.logs.writeHost(LogLevel.Warn, `http_call to cluster "${cluster}", which is not declared: the plugin gets BadArgument${hint ? `; ${hint}` : ""}`, root.id);
+      return { status: WasmResult.BadArgument };
+    }
     const headers = new HeaderMap("requestHeaders", headerPairs); // "host" lands in :authority
     if (!headers.has(":path") || !headers.has(":method") || !headers.has(":authority")) return { status: WasmResult.BadArgument };
     if (body.length > 0) headers.setInPlace("content-length", String(body.length));

@@ -58,6 +58,10 @@ export class MockUpstreams implements Upstreams {
     return this.clusters.has(name);
   }
 
+  declareClusterHint(name: string): string {
+    return `declare it with HostOptions.clusters (e.g. { clusters: [${JSON.stringify(name)}] }) or host.addCluster(${JSON.stringify(name)})`;
+  }
+
   /** HTTP calls waiting for an answer. */
   get httpCalls(): HttpCall[] {
     return this.httpCallHistory.filter((c) => c.state === "pending");

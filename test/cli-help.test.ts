@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ExitCode } from "../cli/errors.js";
+import { readFileSync } from "node:fs";
 import { spawnPwas } from "./support/pwas-run.js";
 
 const COMMANDS = ["init", "build", "verify", "wasmplugin", "validate", "migrate"];
@@ -32,4 +33,18 @@ test("usage errors exit 2: unknown option, missing argument", async () => {
   const missing = await spawnPwas(["verify"]);
   assert.equal(missing.code, ExitCode.Usage);
   assert.match(missing.stderr, /missing required argument 'target'/);
+  // One line naming the mistake and one hint, like every other failure: not the whole usage.
+  for (const result of [unknown, missing, await spawnPwas(["frobnicate"])]) {
+    const lines = result.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 2, result.stderr);
+    assert.match(lines[0]!, /^pwas: (unknown option|missing required argument|unknown command) '/);
+    assert.equal(lines[1], "hint: add --help for the command's usage");
+  }
+});
+
+test("--version prints the package's version and exits 0", async () => {
+  const result = await spawnPwas(["--version"]);
+  assert.equal(result.code, 0, result.stderr);
+  const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  assert.equal(result.stdout.trim(), version);
 });

@@ -4,7 +4,7 @@
 // cancellation. gRPC is in mock-host-grpc.test.ts.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { BufferType, MapType, WasmResult, type HostOptions } from "../runtime-mock/index.js";
+import { BufferType, LogLevel, MapType, WasmResult, type HostOptions } from "../runtime-mock/index.js";
 import { envoyGrpc, getStatus, grpcCall, grpcStream, httpCall, calloutExports, REQUEST, token, trace } from "./support/callout-kit.js";
 import {
   buildPlugin,
@@ -73,6 +73,11 @@ describe("proxy_http_call: tokens and argument checks", () => {
     assert.equal(slotValue(host, 10), 0, "the token slot is zeroed before the checks");
     assert.equal(slotValue(host, 16), 4, "no token was consumed by the refused calls");
     assert.equal(host.httpCalls[0]!.headers.get(":authority"), "h.example");
+    // Envoy says nothing about the undeclared cluster; the mock host names it and how to declare it, once per refused call.
+    const warnings = host.logs.filter((l) => l.origin === "host" && l.level === LogLevel.Warn).map((l) => l.message);
+    assert.deepEqual(warnings, [
+      'http_call to cluster "nope", which is not declared: the plugin gets BadArgument; declare it with HostOptions.clusters (e.g. { clusters: ["nope"] }) or host.addCluster("nope")',
+    ]);
     assert.equal(host.httpCalls[1]!.timeoutMs, 2147483647);
   });
 

@@ -300,11 +300,13 @@ describe("pwas serve", () => {
       await new Promise<void>((r) => auth.close(() => r()));
     }
 
-    const noCluster = await serve({ plugin: [wasmPlugin("auth-nocluster", CALLOUTS, { pluginName: "auth" })] });
+    const lines: string[] = [];
+    const noCluster = await serve({ plugin: [wasmPlugin("auth-nocluster", CALLOUTS, { pluginName: "auth" })] }, lines);
     try {
       const refused = await fetch(new URL("/", noCluster.proxy.address.url));
       assert.equal(refused.status, 500);
       assert.equal(await refused.text(), "callout refused: BadArgument");
+      assert.ok(lines.some((l) => l.includes('http_call to cluster "auth", which is not declared') && l.includes("--cluster auth=http://host:port")), lines.join("\n"));
     } finally {
       await noCluster.stop();
     }

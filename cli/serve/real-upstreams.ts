@@ -40,6 +40,10 @@ export class RealUpstreams implements Upstreams {
     return Object.hasOwn(this.clusters, name);
   }
 
+  declareClusterHint(name: string): string {
+    return `declare it with --cluster ${name}=http://host:port`;
+  }
+
   sendHttp(_token: number, _root: number, call: HttpCalloutRequest, callbacks: HttpCallbacks): UpstreamRequest | undefined {
     const base = this.clusters[call.cluster];
     let settled = false;
