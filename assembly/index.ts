@@ -20,6 +20,7 @@ export { attributes } from "./attributes";
 export { Configuration, pluginConfiguration, vmConfiguration } from "./configuration";
 export { ConfigReader } from "./config-reader";
 export { JsonValue, JsonType, JsonResult, parseJson, parseJsonBytes } from "./json";
+export { JsonWriter, jsonString } from "./json-writer";
 export { BaseContext, RootContext, HttpContext, setEffectiveContext } from "./context";
 export { registerRootContext, RootContextFactory } from "./registry";
 export { HttpCallResponse } from "./callouts";
