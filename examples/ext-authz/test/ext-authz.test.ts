@@ -25,7 +25,7 @@ const request = (path = "/productpage", ...extra: Pairs): Pairs => [
   ...extra,
 ];
 
-const pluginLogs = (host: Host) => host.logs.map((e) => [e.level, e.message]);
+const pluginLogs = (host: Host) => host.logs.filter((e) => e.origin === "plugin").map((e) => [e.level, e.message]);
 const stats = (host: Host) => ({
   ok: host.metrics.value("ext_authz.ok"),
   denied: host.metrics.value("ext_authz.denied"),
@@ -254,6 +254,10 @@ describe("ext-authz: other configurations", () => {
     assert.deepEqual(pluginLogs(host), [
       [LogLevel.Warn, 'ext-authz: Envoy refused the call to cluster "outbound|8000||typo.auth.svc.cluster.local" (BadArgument: no such cluster?); requests fail closed with 403 (logged once)'],
     ]);
+    // The mock host's own line, once per refused call, says how a test declares the cluster.
+    const hostWarnings = host.logs.filter((e) => e.origin === "host").map((e) => e.message);
+    assert.equal(hostWarnings.length, 3);
+    assert.ok(hostWarnings.every((m) => m.includes('host.addCluster("outbound|8000||typo.auth.svc.cluster.local")')), hostWarnings.join("\n"));
     assert.deepEqual(stats(host), { ok: 0n, denied: 0n, error: 3n });
   });
 
