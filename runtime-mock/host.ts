@@ -129,27 +129,24 @@ export class Host {
     if (this.lifecycle !== "loaded") throw new Error(`start() was already called (state: ${this.state})`);
     const pluginErrors = this.vm.collectPluginErrors();
     try {
-      const failed = (reason: "vmStartFailed" | "configureFailed" | "vmFailed", why: string): StartResult => {
+      const failed = (reason: "vmStartFailed" | "configureFailed" | "vmFailed", why = ""): StartResult => {
+        const failure = reason === "vmFailed" ? this.vm.failure : undefined;
+        const logged = pluginErrors.join(" | ");
+        if (failure) return { ok: false, reason, message: `${failure.report}${logged ? `\nthe plugin logged: ${logged}` : ""}`, pluginErrors, failure };
         // The SDKs drop lines below the level the host reports: "none" is only as good as that level.
-        const said = pluginErrors.length > 0 ? `; the plugin logged: ${pluginErrors.join(" | ")}` : `; the plugin logged no error at log level ${LogLevel[this.vm.settings.logLevel]!.toLowerCase()}`;
-        const result: StartResult = { ok: false, reason, message: `${why}${said}`, pluginErrors };
-        const failure = this.vm.failure;
-        if (reason === "vmFailed" && failure) {
-          result.failure = failure;
-          result.message = `${failure.report}${pluginErrors.length > 0 ? `\nthe plugin logged: ${pluginErrors.join(" | ")}` : ""}`;
-        }
-        return result;
+        const said = logged ? `the plugin logged: ${logged}` : `the plugin logged no error at log level ${LogLevel[this.vm.settings.logLevel]!.toLowerCase()}`;
+        return { ok: false, reason, message: `${why}; ${said}`, pluginErrors };
       };
       this.root.create();
-      if (this.vm.failed) return failed("vmFailed", "");
+      if (this.vm.failed) return failed("vmFailed");
       const started = this.root.vmStart();
-      if (this.vm.failed) return failed("vmFailed", "");
+      if (this.vm.failed) return failed("vmFailed");
       if (!started) {
         this.lifecycle = "startFailed";
         return failed("vmStartFailed", "proxy_on_vm_start returned false: Envoy marks the plugin as failed to start and never configures it");
       }
       const configured = this.root.configure();
-      if (this.vm.failed) return failed("vmFailed", "");
+      if (this.vm.failed) return failed("vmFailed");
       if (!configured) {
         this.lifecycle = "configureFailed";
         return failed("configureFailed", "proxy_on_configure returned false: Envoy rejects the plugin configuration");
@@ -428,7 +425,7 @@ function mapReader(map: SourceMapSource): MapReader {
     const stat = statSync(path);
     key = `${path}@${stat.mtimeMs}:${stat.size}`;
   } catch {
-    // unreadable: read() throws, and the module runs uninstrumented
+    // unreadable: read() throws, and the module is instrumented without its map (reports lose their lines, not the budget)
   }
   return { key, read: () => readFileSync(path, "utf8") };
 }

@@ -9,7 +9,7 @@
 // AssemblyScript's null-narrowing (`if (a != null && b != null) use(b)` would stop
 // compiling), and a coverage build must compile whatever the release build compiles.
 import { createHash } from "node:crypto";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import {
   ArrowKind, CommonFlags, Node, NodeKind, Parser,
   type BlockStatement, type ClassDeclaration, type DoStatement, type Expression, type ExpressionStatement, type ForOfStatement,
@@ -73,7 +73,7 @@ export default class CoverageTransform extends Transform {
 /** `@external("pwas_coverage", "<build id>") declare function __pwas_cover(id: u32): void;`, parsed as asc parses it. */
 function counterDeclaration(buildId: string): Statement {
   const parser = new Parser();
-  parser.parseFile(`@external("${COVERAGE_IMPORT_MODULE}", "${buildId}") declare function ${COUNTER}(id: u32): void;`, join("~lib", "pwas-coverage", `${buildId}.ts`), false);
+  parser.parseFile(`@external("${COVERAGE_IMPORT_MODULE}", "${buildId}") declare function ${COUNTER}(id: u32): void;`, `~lib/pwas-coverage/${buildId}.ts`, false);
   return parser.sources[0]!.statements[0]!;
 }
 

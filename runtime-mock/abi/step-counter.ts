@@ -100,21 +100,15 @@ function hasFunctionImport(binaryen: Binaryen, module: InstanceType<Binaryen["Mo
   return false;
 }
 
-const inFlight = new Map<string, Promise<InstrumentedModule>>();
-
 /**
  * The module with step counting. `names` restores function names a release build keeps in
- * its map, so the instrumented module's name section names its frames.
+ * its map, so the instrumented module's name section names its frames. Concurrent loads of
+ * one module share a single call through compiled-modules.ts's cache.
  */
 export function instrumentSteps(bytes: Uint8Array, sourceMap: string | undefined, names: ReadonlyMap<number, string>, importsFunction: boolean): Promise<InstrumentedModule> {
   const tool = wasmOptPath();
   const key = createHash("sha256").update(tool.version).update("\0").update(bytes).update("\0").update(sourceMap ?? "").digest("hex");
-  let pending = inFlight.get(key);
-  if (!pending) {
-    pending = fromDiskOrBuild(key, tool.path, bytes, sourceMap, names, importsFunction);
-    inFlight.set(key, pending);
-  }
-  return pending;
+  return fromDiskOrBuild(key, tool.path, bytes, sourceMap, names, importsFunction);
 }
 
 async function fromDiskOrBuild(key: string, wasmOpt: string, bytes: Uint8Array, sourceMap: string | undefined, names: ReadonlyMap<number, string>, importsFunction: boolean): Promise<InstrumentedModule> {
