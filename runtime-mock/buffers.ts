@@ -82,6 +82,54 @@ export class BodyBuffer {
   }
 }
 
+/**
+ * The bytes a filter let through in one direction. A test reads them whole; a proxy that
+ * passes them on as they come (pwas serve) reads each part once with `from` and asks that
+ * they not be kept (`retain` false), so its memory is bounded by what is in flight, not by
+ * the size of the body. Reading the new part costs its size, not the body's.
+ */
+export class ForwardedBody {
+  private chunks: Uint8Array[] = [];
+  private total = 0;
+  /** Without `retain`, bytes before this offset have been handed out and dropped. */
+  private dropped = 0;
+
+  constructor(private readonly retain: boolean) {}
+
+  /** How many bytes were forwarded in all (also those no longer kept). */
+  get length(): number {
+    return this.total;
+  }
+
+  /** A copy of the bytes kept: the whole body, or without `retain` what `from` has not handed out yet. */
+  get bytes(): Uint8Array {
+    if (this.chunks.length > 1) this.chunks = [concat(...this.chunks)];
+    return this.chunks.length ? this.chunks[0].slice() : new Uint8Array(0);
+  }
+
+  append(more: Uint8Array): void {
+    if (more.length === 0) return;
+    this.chunks.push(more);
+    this.total += more.length;
+  }
+
+  /** The bytes from `offset` to the end (without `retain`: no earlier than what was handed out before). */
+  from(offset: number): Uint8Array {
+    const start = Math.max(offset, this.dropped);
+    let at = this.total;
+    let first = this.chunks.length;
+    while (first > 0 && at > start) at -= this.chunks[--first].length;
+    const tail = this.chunks.slice(first);
+    let out = tail.length === 1 ? tail[0] : concat(...tail);
+    if (start > at) out = out.subarray(start - at);
+    if (!this.retain) {
+      this.chunks = [];
+      this.dropped = this.total;
+    }
+    return out;
+  }
+}
+
 /** A buffer type with nothing behind it (Envoy's `Buffer` set to a null instance): empty, writes refused. */
 export const NO_BUFFER: BufferView = {
   length: 0,

@@ -29,6 +29,12 @@ export interface HttpStreamOptions {
   destinationAddress?: string;
   /** "HTTP/1.0", "HTTP/1.1" (default), "HTTP/2", "HTTP/3". */
   protocol?: string;
+  /**
+   * Keep every forwarded body byte for `request.body` / `response.body` (default). A proxy
+   * that passes the body on as it goes (with `bodyFrom`) sets false: each byte is then
+   * dropped once `bodyFrom` handed it out, and memory stays bounded for bodies of any size.
+   */
+  retainForwardedBody?: boolean;
 }
 
 export interface HttpMessage {
@@ -39,7 +45,7 @@ export interface HttpMessage {
   readonly body: Uint8Array;
   /** How many body bytes were forwarded (without copying them). */
   readonly bodyLength: number;
-  /** The forwarded body from `offset` on: what a proxy still has to pass on. */
+  /** The forwarded body from `offset` on: what a proxy still has to pass on (see `retainForwardedBody`). */
   bodyFrom(offset: number): Uint8Array;
   readonly bodyText: string;
   /** Body Envoy holds for the filter (buffering, or stopped). */
@@ -84,8 +90,8 @@ export class HttpStream {
   private readonly callbacksForFilter: FilterCallbacks;
   private requestView: HttpMessage | undefined;
   private responseView: HttpMessage | undefined;
-  private readonly req = new Direction("request");
-  private readonly res = new Direction("response");
+  private readonly req: Direction;
+  private readonly res: Direction;
   /** Which direction Envoy's filter manager is processing (filter_call_state_), innermost last. */
   private readonly phases: Side[] = [];
   private details: string | undefined;
@@ -110,6 +116,8 @@ export class HttpStream {
     private readonly onComplete?: () => void,
   ) {
     this.mode = vm.failed ? (vm.settings.failOpen ? "absent" : "failedVm") : "plugin";
+    this.req = new Direction("request", options.retainForwardedBody);
+    this.res = new Direction("response", options.retainForwardedBody);
     this.properties = mergePropertyTrees(vm.settings.properties, options.properties);
     this.protocol = options.protocol ?? "HTTP/1.1";
     this.sourceAddress = options.sourceAddress ?? "127.0.0.1:50000";
@@ -695,7 +703,7 @@ class MessageView implements HttpMessage {
     return this.dir.forwardedBody.length;
   }
   bodyFrom(offset: number): Uint8Array {
-    return this.dir.forwardedBody.slice(offset, this.dir.forwardedBody.length);
+    return this.dir.forwardedBody.from(offset);
   }
   get bodyText(): string {
     return utf8.decode(this.dir.forwardedBody.bytes);

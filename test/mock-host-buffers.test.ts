@@ -277,3 +277,24 @@ describe("body buffering (ABI.md §5.6, §8.2)", () => {
     assert.equal(readU32(host, OUT_SIZE), 3);
   });
 });
+
+describe("forwarded bodies: read whole by a test, or passed on and dropped by a proxy", () => {
+  test("bodyFrom hands out each new part once; with retainForwardedBody false nothing handed out is kept", async () => {
+    const host = await startPlugin(buildPlugin(() => ({ body: recordingCallbacks() })));
+    for (const retain of [true, false]) {
+      const stream = host.newHttpStream({ retainForwardedBody: retain });
+      stream.sendRequestHeaders([[":path", "/"], [":method", "POST"]]);
+      let passedOn = "";
+      let offset = 0;
+      for (const part of ["ab", "cde", "", "fgh"]) {
+        stream.sendRequestBody(part, part === "fgh");
+        passedOn += new TextDecoder().decode(stream.request.bodyFrom(offset));
+        offset = stream.request.bodyLength;
+      }
+      assert.equal(passedOn, "abcdefgh");
+      assert.equal(stream.request.bodyLength, 8, "the count covers every byte forwarded");
+      assert.equal(stream.request.bodyText, retain ? "abcdefgh" : "", retain ? "kept whole for the test" : "nothing lingers once passed on");
+      assert.equal(new TextDecoder().decode(stream.request.bodyFrom(3)), retain ? "defgh" : "", "reading again from an earlier offset");
+    }
+  });
+});

@@ -8,6 +8,7 @@ import { DevProxy } from "../serve/dev-proxy.js";
 import { fetchModule } from "../serve/fetch-module.js";
 import { startEchoUpstream, type EchoUpstream } from "../serve/echo-upstream.js";
 import type { Phase, PluginDefinition } from "../serve/plugin-definition.js";
+import { PATH_NORMALIZATIONS, type PathNormalization } from "../serve/path-normalization.js";
 
 const LEVELS: Record<string, LogLevel> = {
   trace: LogLevel.Trace, debug: LogLevel.Debug, info: LogLevel.Info, warn: LogLevel.Warn, warning: LogLevel.Warn,
@@ -62,6 +63,24 @@ interface ServeFlags {
   cluster?: string[];
   logLevel?: string[];
   watch: boolean;
+  pathNormalization?: string;
+  routeTimeout?: string;
+  streamIdleTimeout?: string;
+}
+
+/** "15s", "500ms", "2m" or a number of seconds; 0 turns a timeout off. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!match) throw new CliError(`${flag} "${text}" is not a duration`, ExitCode.Usage, "e.g. 15s, 500ms, 2m, or 0 for none");
+  const unit = match[2] === "ms" ? 1 : match[2] === "m" ? 60_000 : 1000;
+  return Math.round(Number(match[1]) * unit);
+}
+
+function parseNormalization(text: string | undefined): PathNormalization {
+  if (text === undefined) return "BASE";
+  const mode = text.toUpperCase() === "DEFAULT" ? "BASE" : (text.toUpperCase() as PathNormalization);
+  if (!PATH_NORMALIZATIONS.includes(mode)) throw new CliError(`unknown path normalization "${text}"`, ExitCode.Usage, `use one of ${PATH_NORMALIZATIONS.join(", ")} (Istio's meshConfig.pathNormalization)`);
+  return mode;
 }
 
 export function register(program: Command): void {
@@ -79,6 +98,9 @@ export function register(program: Command): void {
     .option("--cluster <name=url...>", "callout clusters the plugins may call (name=http://host:port)")
     .option("--log-level <level...>", "plugin log level: a level for all (trace, debug, info, warn, error, critical, off), or name=level for one")
     .option("--no-watch", "do not reload when a module or YAML file changes")
+    .option("--path-normalization <mode>", "what Envoy does to :path before the filters, as Istio's meshConfig.pathNormalization: NONE, BASE (default), MERGE_SLASHES, DECODE_AND_MERGE_SLASHES")
+    .option("--route-timeout <duration>", "Envoy's route timeout: 504 when the upstream has not answered in time (0: none)", "15s")
+    .option("--stream-idle-timeout <duration>", "Envoy's stream idle timeout: 408 (or a reset) after this long without a byte either way (0: none)", "5m")
     .addHelpText("after", `
 Examples:
   pwas serve -p examples/header-append/wasmplugin.local.yaml
@@ -90,9 +112,16 @@ Stop with Ctrl-C.`)
       process.stdout.write(`pwas serve: listening on ${proxy.proxy.address.url.href}, upstream ${proxy.upstream.href}\n`);
       process.stdout.write(`chain: ${proxy.proxy.plugins.map((p) => `${p.name} (${p.phase === "UNSPECIFIED_PHASE" ? "no phase" : p.phase}, priority ${p.priority})`).join(" → ") || "(no plugins)"}\n`);
       await new Promise<void>((resolveStop) => {
-        const stop = () => resolveStop();
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
+        let stopping = false;
+        const stop = () => {
+          // A second signal, or a stop that takes too long, ends the process at once.
+          if (stopping) process.exit(130);
+          stopping = true;
+          setTimeout(() => process.exit(1), 5000).unref();
+          resolveStop();
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
       });
       await proxy.stop();
       output.flush();
@@ -163,6 +192,9 @@ export async function startFromFlags(flags: ServeFlags, print: (line: string) =>
   try {
     const proxy = await DevProxy.start({
       host, port, upstream, logLevel, pluginLogLevels, clusters, watch: flags.watch, print, fetchModule,
+      pathNormalization: parseNormalization(flags.pathNormalization),
+      routeTimeoutMs: parseDuration(flags.routeTimeout ?? "15s", "--route-timeout"),
+      streamIdleTimeoutMs: parseDuration(flags.streamIdleTimeout ?? "5m", "--stream-idle-timeout"),
       source: { files: (flags.plugin ?? []).map((f) => resolve(f)), inline },
     });
     return {

@@ -2,11 +2,12 @@
 // of plugins on the mock host, in Istio's order, in front of a real upstream.
 import { watch, type FSWatcher } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { HeaderMap, LogLevel, type LogEntry } from "../../runtime-mock/index.js";
 import { IdTable } from "../../runtime-mock/id-table.js";
 import { CliError, ExitCode } from "../errors.js";
 import { rawHeadersOf, requestHasNoBody, requestHeadersOf, responseHasNoBody, responseHeadersOf } from "./http-mapping.js";
+import type { PathNormalization } from "./path-normalization.js";
 import type { PluginDefinition } from "./plugin-definition.js";
 import { Generation, loadGeneration, readDefinitions, type LoadOptions, type PluginSource } from "./plugin-set.js";
 import { RequestChain, type ChainSink } from "./request-chain.js";
@@ -26,6 +27,25 @@ export interface DevProxyOptions {
   /** Where log lines go (plugin logs, access log, reload messages). */
   print(line: string): void;
   fetchModule?: LoadOptions["fetchModule"];
+  /** Istio's meshConfig.pathNormalization; default BASE (Envoy's normalize_path). */
+  pathNormalization?: PathNormalization;
+  /** Envoy's route timeout: from the request's end until the response's end. Default 15 s; 0 turns it off. */
+  routeTimeoutMs?: number;
+  /** Envoy's stream_idle_timeout: no bytes either way for this long ends the stream. Default 5 min. */
+  streamIdleTimeoutMs?: number;
+  /** How long a client may take to send its request headers (slowloris). Default 60 s. */
+  requestHeadersTimeoutMs?: number;
+}
+
+/** Envoy's default max_request_headers_kb (60 KiB); beyond it, 431. */
+const MAX_REQUEST_HEADERS_BYTES = 60 * 1024;
+
+/** Envoy's answers to a request its codec cannot parse, by Node's parser error code. */
+function clientErrorReply(code: string | undefined): { status: number; reason: string } | undefined {
+  if (code === "HPE_HEADER_OVERFLOW") return { status: 431, reason: "Request Header Fields Too Large" };
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return { status: 408, reason: "Request Timeout" };
+  if (code?.startsWith("HPE_")) return { status: 400, reason: "Bad Request" };
+  return undefined;
 }
 
 const LEVEL_NAMES = ["trace", "debug", "info", "warn", "error", "critical", "off"];
@@ -49,8 +69,17 @@ export class DevProxy {
 
   /** Loads the plugins, then listens. Fails with one CliError (bad plugin, port in use). */
   static async start(options: DevProxyOptions): Promise<DevProxy> {
-    const server = createServer();
+    const headersTimeout = options.requestHeadersTimeoutMs ?? 60_000;
+    const server = createServer({
+      maxHeaderSize: MAX_REQUEST_HEADERS_BYTES,
+      headersTimeout,
+      // Node checks its timeouts on this interval (30 s by default): often enough for the one set.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, headersTimeout / 4)),
+      // The whole-request limit is Envoy's stream idle timeout here, not Node's 5-minute cap on slow uploads.
+      requestTimeout: 0,
+    });
     const proxy = new DevProxy(options, server);
+    server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => proxy.refuseClient(error, socket));
     proxy.generation = await loadGeneration(await readDefinitions(options.source), proxy.loadOptions());
     proxy.live.add(proxy.generation);
     proxy.startClock();
@@ -177,14 +206,40 @@ export class DevProxy {
     this.reloadTimer = setTimeout(() => void this.reload(), 150);
   }
 
+  /** A request Node's parser refused (malformed, CL+TE, duplicate Content-Length, oversized or slow headers): Envoy's answer, one log line. */
+  private refuseClient(error: NodeJS.ErrnoException, socket: Socket): void {
+    const reply = clientErrorReply(error.code);
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (reply && socket.writable && !socket.writableEnded) {
+      const body = reply.reason;
+      socket.end(`HTTP/1.1 ${reply.status} ${reply.reason}\r\ncontent-length: ${body.length}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${body}`);
+      this.options.print(`client ${peer}: ${reply.status} ${error.code}: ${error.message}`);
+    }
+    socket.destroySoon?.();
+    // Whatever else the socket does, it must not outlive the refusal.
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
   private handle(request: IncomingMessage, response: ServerResponse): void {
     const generation = this.generation;
-    generation.acquire();
     const started = performance.now();
     const method = request.method ?? "GET";
     const path = request.url ?? "/";
+    const accepted = requestHeadersOf(request, this.authority, this.options.pathNormalization ?? "BASE");
+    if (accepted.refused !== undefined) {
+      // Envoy's connection manager answers before any filter runs.
+      response.writeHead(400, { "content-type": "text/plain", "content-length": "11", connection: "close" });
+      response.end("Bad Request");
+      request.resume();
+      this.options.print(`${method} ${path} 400 ${(performance.now() - started).toFixed(1)}ms refused: ${accepted.refused}`);
+      return;
+    }
+    generation.acquire();
     const socket = request.socket;
-    const exchange = new Exchange(this.options.upstream, method, response);
+    const exchange = new Exchange(this.options.upstream, method, request, response, {
+      routeTimeoutMs: this.options.routeTimeoutMs ?? 15_000,
+      streamIdleTimeoutMs: this.options.streamIdleTimeoutMs ?? 300_000,
+    });
     const chain = new RequestChain(
       generation.plugins.length,
       (index) =>
@@ -192,6 +247,7 @@ export class DevProxy {
           sourceAddress: `${socket.remoteAddress}:${socket.remotePort}`,
           destinationAddress: `${socket.localAddress}:${socket.localPort}`,
           protocol: `HTTP/${request.httpVersion}`,
+          retainForwardedBody: false,
         }),
       exchange,
     );
@@ -202,20 +258,23 @@ export class DevProxy {
     const finish = () => {
       if (finished) return;
       finished = true;
+      exchange.close();
       chain.end();
       this.active.delete(serial);
       generation.release();
       const ms = performance.now() - started;
       const by = chain.localReplyBy;
       const local = by !== undefined ? ` local reply by ${generation.plugins[by].definition.name}` : "";
-      this.options.print(`${method} ${path} ${exchange.status ?? "-"} ${ms.toFixed(1)}ms${local}${exchange.resetReason ? ` reset: ${exchange.resetReason}` : ""}`);
+      const refused = chain.refusedFrom !== undefined ? ` (from ${generation.plugins[chain.refusedFrom].definition.name})` : "";
+      const reset = exchange.resetReason ? ` reset: ${exchange.resetReason}${refused}` : "";
+      this.options.print(`${method} ${path} ${exchange.status ?? "-"} ${ms.toFixed(1)}ms${local}${reset}`);
     };
     response.on("close", finish);
 
     const noBody = requestHasNoBody(request);
-    chain.requestHeaders(requestHeadersOf(request, this.authority), noBody);
+    chain.requestHeaders(accepted.headers, noBody);
     if (!noBody) {
-      forwardBody(request, (chunk, end) => chain.requestData(chunk, end));
+      forwardBody(request, (chunk, end) => chain.requestData(chunk, end), () => exchange.activity());
     } else {
       request.resume();
     }
@@ -227,7 +286,7 @@ export class DevProxy {
  * completes a content-length body carries the end of stream itself; a chunked body ends
  * with an empty chunk when the message is complete.
  */
-function forwardBody(message: IncomingMessage, deliver: (chunk: Uint8Array, endOfStream: boolean) => void): void {
+function forwardBody(message: IncomingMessage, deliver: (chunk: Uint8Array, endOfStream: boolean) => void, onChunk: () => void): void {
   const declared = message.headers["content-length"];
   const length = declared !== undefined && message.headers["transfer-encoding"] === undefined ? Number(declared) : NaN;
   let received = 0;
@@ -235,6 +294,7 @@ function forwardBody(message: IncomingMessage, deliver: (chunk: Uint8Array, endO
   message.on("data", (chunk: Buffer) => {
     received += chunk.length;
     ended = received === length;
+    onChunk();
     deliver(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), ended);
   });
   message.on("end", () => {
@@ -242,23 +302,55 @@ function forwardBody(message: IncomingMessage, deliver: (chunk: Uint8Array, endO
   });
 }
 
+interface ExchangeTimeouts {
+  routeTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+}
+
 /**
  * One exchange's two sides: the upstream request the chain produces, and the client's
- * response. Envoy's router behaviour where it matters: an upstream that cannot be reached
- * before it answered is a 503 that goes back through the filters.
+ * response. Envoy's router and connection manager where they matter: an upstream that
+ * cannot be reached or resets before it answered is a 503, one that does not answer within
+ * the route timeout a 504, a stream with no bytes either way for the idle timeout a 408
+ * (each a reply that goes back through the filters; a reset once the response started).
+ * Each side is paused while the other cannot take more (Envoy's watermarks), so a body of
+ * any size streams through in bounded memory.
  */
 class Exchange implements ChainSink {
   chain!: RequestChain;
   status: number | undefined;
   resetReason: string | undefined;
   private upstreamRequest: ReturnType<typeof httpRequest> | undefined;
+  private upstreamResponse: IncomingMessage | undefined;
   private upstreamResponded = false;
+  private upstreamComplete = false;
+  private routeTimer: NodeJS.Timeout | undefined;
+  private readonly idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly upstream: URL,
     private readonly method: string,
+    private readonly request: IncomingMessage,
     private readonly response: ServerResponse,
-  ) {}
+    private readonly timeouts: ExchangeTimeouts,
+  ) {
+    if (timeouts.streamIdleTimeoutMs > 0) {
+      this.idleTimer = setTimeout(() => this.timedOut(408, "stream timeout", "stream idle timeout"), timeouts.streamIdleTimeoutMs);
+      this.idleTimer.unref();
+    }
+  }
+
+  /** Bytes moved: the stream is not idle. */
+  activity(): void {
+    this.idleTimer?.refresh();
+  }
+
+  /** The client's side is over (answered, or gone): nothing of this exchange may linger. */
+  close(): void {
+    clearTimeout(this.routeTimer);
+    clearTimeout(this.idleTimer);
+    if (!this.upstreamComplete) this.upstreamRequest?.destroy();
+  }
 
   upstreamHeaders(headers: HeaderMap, endOfStream: boolean): void {
     const method = headers.get(":method") ?? this.method;
@@ -276,66 +368,119 @@ class Exchange implements ChainSink {
     this.upstreamRequest = outgoing;
     outgoing.on("response", (upstreamResponse) => this.fromUpstream(upstreamResponse, method));
     outgoing.on("error", (error) => this.upstreamFailed(error));
-    if (endOfStream) outgoing.end();
+    // The upstream takes bytes again: so may the client.
+    outgoing.on("drain", () => this.request.resume());
+    if (endOfStream) this.endUpstream();
   }
 
   upstreamData(chunk: Uint8Array, endOfStream: boolean): void {
-    if (!this.upstreamRequest) return;
+    const outgoing = this.upstreamRequest;
+    if (!outgoing || outgoing.destroyed) return;
+    this.activity();
     // end(chunk) sends the last chunk and the end in one write.
-    if (endOfStream) this.upstreamRequest.end(chunk.length > 0 ? chunk : undefined);
-    else if (chunk.length > 0) this.upstreamRequest.write(chunk);
+    if (endOfStream) this.endUpstream(chunk);
+    else if (chunk.length > 0 && !outgoing.write(chunk)) this.request.pause();
   }
 
   upstreamTrailers(trailers: HeaderMap): void {
-    if (!this.upstreamRequest) return;
+    if (!this.upstreamRequest || this.upstreamRequest.destroyed) return;
     this.upstreamRequest.addTrailers(trailers.pairs());
-    this.upstreamRequest.end();
+    this.endUpstream();
   }
 
   downstreamHeaders(headers: HeaderMap, endOfStream: boolean): void {
     this.status = Number(headers.get(":status") ?? 200);
-    if (this.response.headersSent) return;
-    this.response.writeHead(this.status, rawHeadersOf(headers));
-    if (endOfStream) this.response.end();
+    if (this.response.headersSent || this.response.destroyed) return;
+    this.guarded(() => {
+      this.response.writeHead(this.status!, rawHeadersOf(headers));
+      if (endOfStream) this.response.end();
+    });
   }
 
   downstreamData(chunk: Uint8Array, endOfStream: boolean): void {
-    if (endOfStream) this.response.end(chunk.length > 0 ? chunk : undefined);
-    else if (chunk.length > 0) this.response.write(chunk);
+    if (this.response.destroyed) return;
+    this.activity();
+    this.guarded(() => {
+      if (endOfStream) this.response.end(chunk.length > 0 ? chunk : undefined);
+      else if (chunk.length > 0 && !this.response.write(chunk)) this.pauseUpstreamUntilDrain();
+    });
   }
 
   downstreamTrailers(trailers: HeaderMap): void {
-    this.response.addTrailers(trailers.pairs());
-    this.response.end();
+    if (this.response.destroyed) return;
+    this.guarded(() => {
+      this.response.addTrailers(trailers.pairs());
+      this.response.end();
+    });
   }
 
   reset(reason: string): void {
-    this.resetReason = reason;
-    this.upstreamRequest?.destroy();
+    this.resetReason ??= reason;
+    this.close();
     this.response.destroy();
+  }
+
+  /** The chain's checks should leave nothing Node refuses; if Node still throws, the stream resets rather than the process. */
+  private guarded(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      this.reset(`cannot write the response: ${(error as Error).message}`);
+    }
+  }
+
+  private endUpstream(chunk?: Uint8Array): void {
+    this.upstreamRequest!.end(chunk && chunk.length > 0 ? chunk : undefined);
+    if (this.timeouts.routeTimeoutMs > 0 && !this.upstreamComplete) {
+      this.routeTimer = setTimeout(() => this.timedOut(504, "upstream request timeout", "upstream request timeout"), this.timeouts.routeTimeoutMs);
+      this.routeTimer.unref();
+    }
+  }
+
+  private pauseUpstreamUntilDrain(): void {
+    const source = this.upstreamResponse;
+    if (!source || source.isPaused()) return;
+    source.pause();
+    this.response.once("drain", () => source.resume());
+  }
+
+  /** Envoy's timeouts: a local reply while the response has not started, a reset after. */
+  private timedOut(status: number, body: string, reason: string): void {
+    this.upstreamRequest?.destroy();
+    this.upstreamComplete = true;
+    if (this.upstreamResponded || this.response.headersSent) this.reset(reason);
+    else this.chain.envoyReply(status, body);
   }
 
   private fromUpstream(upstreamResponse: IncomingMessage, method: string): void {
     this.upstreamResponded = true;
+    this.upstreamResponse = upstreamResponse;
+    this.activity();
     const status = upstreamResponse.statusCode ?? 502;
     const noBody = responseHasNoBody(method, status);
+    upstreamResponse.on("end", () => {
+      this.upstreamComplete = true;
+      clearTimeout(this.routeTimer);
+    });
+    upstreamResponse.on("error", () => this.reset("upstream reset"));
+    upstreamResponse.on("aborted", () => this.reset("upstream reset"));
     this.chain.responseHeaders(responseHeadersOf(status, upstreamResponse.rawHeaders), noBody);
     if (noBody) {
       upstreamResponse.resume();
       return;
     }
-    forwardBody(upstreamResponse, (chunk, end) => this.chain.responseData(chunk, end));
-    upstreamResponse.on("error", () => this.reset("upstream reset"));
+    forwardBody(upstreamResponse, (chunk, end) => this.chain.responseData(chunk, end), () => this.activity());
   }
 
   private upstreamFailed(error: NodeJS.ErrnoException): void {
+    if (this.upstreamComplete) return;
     if (this.upstreamResponded) {
       this.reset(`upstream: ${error.code ?? error.message}`);
       return;
     }
-    // Envoy's router: a connection failure before any response is a local 503.
-    const body = `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${error.code ?? error.message}`;
-    this.chain.responseHeaders(new HeaderMap("responseHeaders", [[":status", "503"], ["content-length", String(Buffer.byteLength(body))], ["content-type", "text/plain"]]), false);
-    this.chain.responseData(new TextEncoder().encode(body), true);
+    // Envoy's router: a connection failure or reset before any response is a local 503.
+    const refused = error.code === "ECONNREFUSED" || error.code === "ENOTFOUND" || error.code === "EHOSTUNREACH";
+    const reason = refused ? `connection failure, transport failure reason: ${error.code}` : "connection termination";
+    this.chain.envoyReply(503, `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`);
   }
 }

@@ -1,9 +1,11 @@
 // Between Node's HTTP/1 messages and the header maps a filter sees: pseudo-headers,
-// lower-case names, hop-by-hop headers that Envoy does not pass on, and the headers
-// Envoy adds to a request it accepts (x-request-id, x-forwarded-proto).
+// lower-case names, hop-by-hop headers that Envoy does not pass on, the request target as
+// Envoy rewrites it, and the headers Envoy adds to a request it accepts (x-request-id,
+// x-forwarded-proto).
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { HeaderMap } from "../../runtime-mock/index.js";
+import { normalizePath, type PathNormalization } from "./path-normalization.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "http2-settings"]);
 
@@ -17,17 +19,38 @@ function addRaw(map: HeaderMap, rawHeaders: string[]): HeaderMap {
   return map;
 }
 
-/** The request headers as Envoy's HTTP/1 codec and connection manager hand them to filters. */
-export function requestHeadersOf(request: IncomingMessage, fallbackAuthority: string): HeaderMap {
+/** Envoy's request, or the 400 its connection manager answers instead. */
+export type AcceptedRequest = { headers: HeaderMap; refused?: undefined } | { refused: string; headers?: undefined };
+
+const ABSOLUTE_FORM = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i;
+
+/**
+ * The request headers as Envoy's HTTP/1 codec and connection manager hand them to filters:
+ * an absolute-form target split into :scheme, :authority and :path (the Host header loses),
+ * the path normalized as configured, x-forwarded-proto and x-request-id added.
+ */
+export function requestHeadersOf(request: IncomingMessage, fallbackAuthority: string, normalization: PathNormalization): AcceptedRequest {
+  let target = request.url ?? "/";
+  let authority = request.headers.host ?? fallbackAuthority;
+  let scheme = "http";
+  const absolute = ABSOLUTE_FORM.exec(target);
+  if (absolute) {
+    scheme = absolute[1].toLowerCase();
+    authority = absolute[2];
+    target = absolute[3] || "/";
+    if (!authority) return { refused: "absolute-form target without a host" };
+  }
+  const path = normalizePath(target, normalization);
+  if (path === undefined) return { refused: "path_normalization_failed" };
   const map = new HeaderMap("requestHeaders");
-  map.add(":authority", request.headers.host ?? fallbackAuthority);
-  map.add(":path", request.url ?? "/");
+  map.add(":authority", authority);
+  map.add(":path", path);
   map.add(":method", request.method ?? "GET");
-  map.add(":scheme", "http");
+  map.add(":scheme", scheme);
   addRaw(map, request.rawHeaders);
-  if (!map.has("x-forwarded-proto")) map.add("x-forwarded-proto", "http");
+  if (!map.has("x-forwarded-proto")) map.add("x-forwarded-proto", scheme);
   if (!map.has("x-request-id")) map.add("x-request-id", randomUUID());
-  return map;
+  return { headers: map };
 }
 
 /** True when an HTTP/1 request carries no body (so the headers end the stream). */

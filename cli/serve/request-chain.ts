@@ -4,6 +4,7 @@
 // whatever a filter has let through to the next one ("pump"), so pauses, buffering,
 // local replies and resumes from callouts all work as they do in one filter.
 import { HeaderMap, type HttpMessage, type HttpStream } from "../../runtime-mock/index.js";
+import { codecProblem } from "./codec-checks.js";
 
 /** Where the chain's output goes: the upstream (request) and the client (response). */
 export interface ChainSink {
@@ -38,6 +39,8 @@ export class RequestChain {
   private readonly links: Link[] = [];
   private finished = false;
   private resetSent = false;
+  /** The filter whose headers the codec refused, if that is how the stream ended. */
+  refusedFrom: number | undefined;
 
   /** `open(i)` creates filter i's stream the first time a request reaches it. */
   constructor(
@@ -93,11 +96,26 @@ export class RequestChain {
     this.pump();
   }
 
+  /**
+   * A reply Envoy itself generates (upstream unreachable, a timeout): encoded back through
+   * every filter the request reached, from the furthest one, as the filter manager does.
+   */
+  envoyReply(status: number, body: string): void {
+    if (this.finished) return;
+    const bytes = new TextEncoder().encode(body);
+    const headers = new HeaderMap("responseHeaders", [[":status", String(status)], ["content-length", String(bytes.length)], ["content-type", "text/plain"]]);
+    let from = this.links.length - 1;
+    while (from >= 0 && !this.links[from].stream) from--;
+    this.deliverHeaders("response", from, headers, false);
+    this.deliverData("response", from, bytes, true);
+    this.pump();
+  }
+
   /** Hands on whatever any filter has let through since the last pump, until nothing moves. */
   pump(): void {
     if (this.finished) return;
     const links = this.links;
-    for (let moved = true; moved; ) {
+    for (let moved = true; moved && !this.finished; ) {
       moved = false;
       for (let i = 0; i < links.length; i++) {
         const stream = links[i].stream;
@@ -160,10 +178,11 @@ export class RequestChain {
 
   private deliverHeaders(way: Way, to: number, headers: HeaderMap, endOfStream: boolean): void {
     if (way === "request") {
-      if (to === this.links.length) this.sink.upstreamHeaders(headers, endOfStream);
-      else this.stream(to).sendRequestHeaders(headers, endOfStream);
+      if (to === this.links.length) {
+        if (!this.refused(way, headers, way)) this.sink.upstreamHeaders(headers, endOfStream);
+      } else this.stream(to).sendRequestHeaders(headers, endOfStream);
     } else if (to < 0) {
-      this.sink.downstreamHeaders(headers, endOfStream);
+      if (!this.refused(way, headers, way)) this.sink.downstreamHeaders(headers, endOfStream);
     } else {
       this.responseTarget(to)?.sendResponseHeaders(headers, endOfStream);
     }
@@ -182,13 +201,37 @@ export class RequestChain {
 
   private deliverTrailers(way: Way, to: number, trailers: HeaderMap): void {
     if (way === "request") {
-      if (to === this.links.length) this.sink.upstreamTrailers(trailers);
-      else this.requestTarget(to)?.sendRequestTrailers(trailers);
+      if (to === this.links.length) {
+        if (!this.refused(way, trailers, "trailers")) this.sink.upstreamTrailers(trailers);
+      } else this.requestTarget(to)?.sendRequestTrailers(trailers);
     } else if (to < 0) {
-      this.sink.downstreamTrailers(trailers);
+      if (!this.refused(way, trailers, "trailers")) this.sink.downstreamTrailers(trailers);
     } else {
       this.responseTarget(to)?.sendResponseTrailers(trailers);
     }
+  }
+
+  /**
+   * Envoy's codec will not write a map a filter made invalid (see codec-checks.ts): the
+   * stream is reset. Blamed on the first filter, in flow order, whose output is invalid.
+   */
+  private refused(way: Way, map: HeaderMap, kind: "request" | "response" | "trailers"): boolean {
+    const problem = codecProblem(map, kind);
+    if (problem === undefined) return false;
+    const order = this.links.map((_, i) => i);
+    if (way === "response") order.reverse();
+    for (const i of order) {
+      const out = this.links[i].stream?.[way];
+      const shaped = kind === "trailers" ? out?.trailers : out?.headers;
+      if (shaped && codecProblem(shaped, kind) !== undefined) {
+        this.refusedFrom = i;
+        break;
+      }
+    }
+    this.resetSent = true;
+    this.sink.reset(`codec refused the ${way} ${kind === "trailers" ? "trailers" : "headers"}: ${problem}`);
+    this.end();
+    return true;
   }
 
   private stream(index: number): HttpStream {

@@ -2,7 +2,7 @@
 // (`ActiveStreamFilterBase`): the message as received, how far it has been forwarded past
 // the filter, the iteration state the filter's last answer left, and the body Envoy
 // buffers on the filter's behalf.
-import { BodyBuffer } from "../buffers.js";
+import { BodyBuffer, ForwardedBody } from "../buffers.js";
 import type { HeaderMap } from "../headers.js";
 
 export type Side = "request" | "response";
@@ -34,12 +34,17 @@ export class Direction {
   /** Body bytes received from the source. */
   receivedBytes = 0;
 
-  readonly forwardedBody = new BodyBuffer();
+  readonly forwardedBody: ForwardedBody;
   headersForwarded = false;
   trailersForwarded = false;
   endStreamForwarded = false;
 
-  constructor(readonly side: Side) {}
+  constructor(
+    readonly side: Side,
+    retainForwardedBody = true,
+  ) {
+    this.forwardedBody = new ForwardedBody(retainForwardedBody);
+  }
 
   get stoppedAll(): boolean {
     return this.iteration === "stopAllBuffer" || this.iteration === "stopAllWatermark";
