@@ -24,7 +24,7 @@ export function parseInteger(name: string, min: number, max: number): (text: str
 /** Case-insensitive choice; returns the canonical spelling. */
 export function parseChoice(name: string, choices: readonly string[], aliases: Record<string, string> = {}): (text: string) => string {
   return (text: string) => {
-    const alias = aliases[text.toLowerCase()];
+    const alias = Object.hasOwn(aliases, text.toLowerCase()) ? aliases[text.toLowerCase()] : undefined;
     if (alias !== undefined) return alias;
     const found = choices.find((c) => c.toLowerCase() === text.toLowerCase());
     if (found === undefined) throw new CliError(`${name} "${text}" is not one of ${choices.join(", ")}`, ExitCode.Usage);

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { compilePlugin, type MapReader } from "./abi/compiled-modules.js";
 import { ModuleLoadError, UNKNOWN_ABI } from "./abi/module.js";
+import { pagesWithin, type OffsetShift } from "./abi/memory-limit.js";
 import type { ImportedObjectDescriptor } from "./abi/imported-memory.js";
 import { hostFunctionTypes } from "./abi/signatures.js";
 import { coverageVariant } from "./abi/coverage-files.js";
@@ -72,7 +73,10 @@ export class Host {
    */
   static async load(source: ModuleSource, options: HostOptions = {}, process?: ProxyProcess): Promise<Host> {
     const settings = resolveSettings(options);
-    const { module, abiVersion, imported, instrumented, sourceMap, bytes, uninstrumentedReason, coverageBuilds, importedFunctions } = await compile(source, settings.stepBudget !== undefined, options.sourceMap);
+    const { module, abiVersion, imported, instrumented, sourceMap, bytes, uninstrumentedReason, coverageBuilds, importedFunctions, offsetShift } = await compile(source, {
+      instrument: settings.stepBudget !== undefined,
+      maxMemoryPages: pagesWithin(settings.maxMemoryBytes),
+    }, options.sourceMap);
     // Without a process (MockEnvoy) the VM gets a private one: its own shared data, queues, stats.
     const vm = new PluginVm(settings, abiVersion, process);
     vm.instrumented = instrumented;
@@ -80,7 +84,7 @@ export class Host {
     if (uninstrumentedReason !== undefined) {
       vm.logs.writeHost(LogLevel.Warn, `the step budget is off for this module: binaryen could not instrument it (${uninstrumentedReason}); a callback that never returns will hang`, 0);
     }
-    vm.useSourceMap(sourceMap, bytes);
+    vm.useSourceMap(sourceMap, bytes, offsetShift);
     let instance: WebAssembly.Instance;
     try {
       // Synchronous: the module is compiled already, and the promise form waits a turn of the event loop.
@@ -90,7 +94,7 @@ export class Host {
     }
     vm.bind(instance);
     const limit = vm.settings.maxMemoryBytes;
-    if (limit !== undefined && vm.memoryBytes > limit) {
+    if (vm.memoryBytes > limit) {
       throw new ModuleLoadError(
         INSTANTIATION_FAILED,
         `The module's linear memory starts at ${vm.memoryBytes} bytes, over the configured limit of ${limit} bytes (maxMemoryBytes): lower its initial memory or raise the limit.`,
@@ -393,12 +397,13 @@ interface LoadedModule {
   bytes?: Uint8Array;
   uninstrumentedReason?: string;
   coverageBuilds: string[];
+  offsetShift?: OffsetShift;
   /** Undefined for a ready WebAssembly.Module: every host function is provided. */
   importedFunctions?: ReadonlySet<string>;
 }
 
 /** Bytes → checked, compiled (and instrumented) module, cached by content; a ready WebAssembly.Module is checked by import names only and runs as it is. */
-async function compile(source: ModuleSource, instrument: boolean, mapOption: SourceMapSource | false | undefined): Promise<LoadedModule> {
+async function compile(source: ModuleSource, how: { instrument: boolean; maxMemoryPages: number }, mapOption: SourceMapSource | false | undefined): Promise<LoadedModule> {
   if (source instanceof WebAssembly.Module) return { ...inspectCompiled(source), instrumented: false, sourceMap: mapOption || undefined, coverageBuilds: [] };
   let bytes = await readSource(source);
   let map = mapOption === false ? undefined : (mapOption ?? (typeof source === "string" || source instanceof URL ? findSourceMapBeside(source, bytes) : undefined));
@@ -408,7 +413,7 @@ async function compile(source: ModuleSource, instrument: boolean, mapOption: Sou
     bytes = counting.bytes;
     map = mapOption === false ? undefined : findSourceMapBeside(counting.path, bytes);
   }
-  const compiled = await compilePlugin(bytes, { instrument, coverage: counting !== undefined, map: map === undefined ? undefined : mapReader(map) });
+  const compiled = await compilePlugin(bytes, { ...how, coverage: counting !== undefined, map: map === undefined ? undefined : mapReader(map) });
   return { ...compiled, sourceMap: compiled.instrumented ? compiled.instrumentedMap : map };
 }
 

@@ -35,6 +35,11 @@ export interface HttpStreamOptions {
    * dropped once `bodyFrom` handed it out, and memory stays bounded for bodies of any size.
    */
   retainForwardedBody?: boolean;
+  /**
+   * Body chunks given to `sendRequestBody` / `sendResponseBody` are copied (default), so a
+   * test may reuse its arrays. A proxy that hands on arrays nobody changes sets false.
+   */
+  copyBodyInput?: boolean;
 }
 
 export interface HttpMessage {
@@ -78,7 +83,6 @@ type FilterMode = "plugin" | "failedVm" | "absent";
 
 const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
-const toBytes = (chunk: string | Uint8Array) => (typeof chunk === "string" ? encoder.encode(chunk) : chunk.slice());
 
 const FAIL_STREAM_DETAILS = "wasm_fail_stream";
 const GRPC_UNAVAILABLE = 14;
@@ -104,6 +108,7 @@ export class HttpStream {
   private endMonotonicNs: bigint | undefined;
   private readonly properties: PropertyTree;
   private readonly protocol: string;
+  private readonly copyBodyInput: boolean;
   private readonly sourceAddress: string;
   private readonly destinationAddress: string;
 
@@ -120,6 +125,7 @@ export class HttpStream {
     this.res = new Direction("response", options.retainForwardedBody);
     this.properties = mergePropertyTrees(vm.settings.properties, options.properties);
     this.protocol = options.protocol ?? "HTTP/1.1";
+    this.copyBodyInput = options.copyBodyInput ?? true;
     this.sourceAddress = options.sourceAddress ?? "127.0.0.1:50000";
     this.destinationAddress = options.destinationAddress ?? "127.0.0.1:8080";
     this.startTimeNs = vm.settings.clock.realtimeNs();
@@ -129,6 +135,11 @@ export class HttpStream {
     this.contextId = this.mode === "plugin" ? vm.allocateContextId() : 0;
     this.filter = new HttpFilterContext(vm, this.contextId, root, this.callbacksForFilter);
     if (this.mode === "plugin") vm.registerContext(this.filter);
+  }
+
+  private bodyInput(chunk: string | Uint8Array): Uint8Array {
+    if (typeof chunk === "string") return encoder.encode(chunk);
+    return this.copyBodyInput ? chunk.slice() : chunk;
   }
 
   // --- the test's side (each frame is one dispatcher event: posted work runs after it) ---
@@ -145,7 +156,7 @@ export class HttpStream {
   /** A request body chunk. While the filter holds the request for all frames, Envoy buffers it (plugin not called). */
   sendRequestBody(chunk: string | Uint8Array, endOfStream = false): FilterDataStatus {
     this.assertCanSend(this.req, "request body");
-    return this.vm.event(() => this.receiveData(this.req, toBytes(chunk), endOfStream));
+    return this.vm.event(() => this.receiveData(this.req, this.bodyInput(chunk), endOfStream));
   }
 
   sendRequestTrailers(trailers: HeaderInit): FilterTrailersStatus {
@@ -170,7 +181,7 @@ export class HttpStream {
 
   sendResponseBody(chunk: string | Uint8Array, endOfStream = false): FilterDataStatus {
     this.assertCanSend(this.res, "response body");
-    return this.vm.event(() => this.receiveData(this.res, toBytes(chunk), endOfStream));
+    return this.vm.event(() => this.receiveData(this.res, this.bodyInput(chunk), endOfStream));
   }
 
   sendResponseTrailers(trailers: HeaderInit): FilterTrailersStatus {

@@ -6,6 +6,7 @@ import type { LogEntry, PluginIdentity } from "./logs.js";
 import { clusterMap, type ClusterConfig, type ClusterOptions } from "./mock-upstreams.js";
 import type { PropertyTree } from "./properties.js";
 import { DEFAULT_STEP_BUDGET } from "./abi/step-counter.js";
+import { ENVOY_MAX_MEMORY_BYTES, PAGE_BYTES } from "./abi/memory-limit.js";
 import type { SourceMapSource } from "./diagnostics/source-map.js";
 import { VirtualClock } from "./scheduler.js";
 
@@ -44,9 +45,11 @@ export interface HostOptions {
   /** Per-stream buffer limit (per_connection_buffer_limit_bytes); default 1 MiB. */
   bufferLimitBytes?: number;
   /**
-   * A guard Envoy does not have: the plugin's linear memory may not grow past this many
-   * bytes. Checked after every plugin call (callback, allocator, `_initialize`); past it
-   * the VM fails like a trap, with a message naming the limit. Default: no limit.
+   * How far the plugin's linear memory may grow, as the engine's maximum: past it
+   * `memory.grow` returns -1 inside the call, so the plugin's allocator sees the failure
+   * (AssemblyScript's then traps, reported as "out of memory"). Default 1 GiB, what Envoy's
+   * V8 allows a module. A module that imports its memory, or a ready WebAssembly.Module, is
+   * checked after each call instead: past the limit the VM fails like a trap.
    */
   maxMemoryBytes?: number;
   /**
@@ -96,7 +99,7 @@ export interface VmSettings {
   failOpen: boolean;
   allowOnHeadersStopIteration: boolean;
   bufferLimitBytes: number;
-  maxMemoryBytes: number | undefined;
+  maxMemoryBytes: number;
   clock: Clock;
   clusters: Map<string, ClusterOptions>;
   upstreams: Upstreams | undefined;
@@ -124,9 +127,9 @@ export function resolveSettings(options: HostOptions = {}): VmSettings {
   if (!Number.isInteger(bufferLimitBytes) || bufferLimitBytes < 0) {
     throw new RangeError(`bufferLimitBytes must be a non-negative integer, got ${bufferLimitBytes}`);
   }
-  const maxMemoryBytes = options.maxMemoryBytes;
-  if (maxMemoryBytes !== undefined && (!Number.isInteger(maxMemoryBytes) || maxMemoryBytes <= 0)) {
-    throw new RangeError(`maxMemoryBytes must be a positive integer, got ${maxMemoryBytes}`);
+  const maxMemoryBytes = options.maxMemoryBytes ?? ENVOY_MAX_MEMORY_BYTES;
+  if (!Number.isInteger(maxMemoryBytes) || maxMemoryBytes < PAGE_BYTES || maxMemoryBytes > 4 * 1024 ** 3) {
+    throw new RangeError(`maxMemoryBytes must be an integer from 65536 (one page) to 4 GiB, got ${maxMemoryBytes}`);
   }
   const stepBudget = options.stepBudget ?? DEFAULT_STEP_BUDGET;
   // The counter is a wasm i32.

@@ -24,6 +24,7 @@ import { PluginTrapError } from "./diagnostics/trap-error.js";
 import { createHostImports } from "./abi/hostcalls/index.js";
 import type { ImportedObjectDescriptor } from "./abi/imported-memory.js";
 import { PluginMemory } from "./abi/memory.js";
+import { pagesWithin, type OffsetShift } from "./abi/memory-limit.js";
 import { WASI_FUNCTIONS, WASI_MODULES } from "./abi/signatures.js";
 import { LogLevel, WasmResult, type AbiVersion } from "./abi/types.js";
 import { Callouts, CalloutTokens, type Upstreams } from "./callouts.js";
@@ -144,7 +145,7 @@ export class PluginVm implements CallTarget {
     }
     if (this.coverageBuilds.length > 0) imports[COVERAGE_IMPORT_MODULE] = coverageImports(this.coverageBuilds);
     for (const imp of importedObjects) {
-      const object = imp.kind === "memory" ? new WebAssembly.Memory(imp.descriptor) : new WebAssembly.Table(imp.descriptor);
+      const object = imp.kind === "memory" ? new WebAssembly.Memory(this.withinMemoryLimit(imp.descriptor)) : new WebAssembly.Table(imp.descriptor);
       (this.providedImports[imp.module] ??= {})[imp.name] = object;
       imports[imp.module] = { ...imports[imp.module], [imp.name]: object };
     }
@@ -204,13 +205,15 @@ export class PluginVm implements CallTarget {
   }
 
   /** Where failure reports find source lines for the running module's bytes (both read only when a failure happens). */
-  useSourceMap(source: SourceMapSource | undefined, moduleBytes?: Uint8Array): void {
+  useSourceMap(source: SourceMapSource | undefined, moduleBytes?: Uint8Array, offsetShift?: OffsetShift): void {
     this.sourceMapSource = source;
     this.sourceMap = null;
     this.moduleBytes = moduleBytes;
+    this.offsetShift = offsetShift;
   }
 
   private moduleBytes: Uint8Array | undefined;
+  private offsetShift: OffsetShift | undefined;
 
   /** A trap is permanent: the first one is kept, logged like Envoy (error level), and the VM is never called again. */
   recordFailure(functionName: string, error: unknown): void {
@@ -237,6 +240,8 @@ export class PluginVm implements CallTarget {
       ...(this.criticalLog !== undefined ? { criticalLog: this.criticalLog } : {}),
       ...(sourceMap ? { sourceMap } : {}),
       ...(this.moduleBytes ? { layout: functionBodies(this.moduleBytes) satisfies ModuleLayout } : {}),
+      ...(this.offsetShift ? { offsetShift: this.offsetShift } : {}),
+      memory: { bytes: this.memoryBytes, maximum: this.settings.maxMemoryBytes },
     });
     this.failureInfo = failure;
     this.logs.writeHost(LogLevel.Error, `${failure.message}\n${failure.report}`, this.currentId ?? 0);
@@ -276,15 +281,22 @@ export class PluginVm implements CallTarget {
 
   private pluginErrors: string[] | undefined;
 
+  /** An imported memory gets the engine's maximum too (an import without one accepts any). */
+  private withinMemoryLimit(descriptor: WebAssembly.MemoryDescriptor): WebAssembly.MemoryDescriptor {
+    const limit = pagesWithin(this.settings.maxMemoryBytes);
+    return { ...descriptor, maximum: Math.max(descriptor.initial, Math.min(descriptor.maximum ?? limit, limit)) };
+  }
+
   /**
-   * HostOptions.maxMemoryBytes (not an Envoy option): a memory export's maximum cannot be
-   * imposed after compilation, so growth is checked after each plugin call returns and
-   * fails the VM like a trap in that call. False when over the limit.
+   * HostOptions.maxMemoryBytes as a backstop: the engine's maximum is set when the module
+   * is loaded (abi/memory-limit.ts), but a ready WebAssembly.Module's cannot be, so growth is
+   * also checked after each plugin call and fails the VM like a trap in that call. False
+   * when over the limit.
    */
   checkMemoryLimit(functionName: string): boolean {
     const limit = this.settings.maxMemoryBytes;
     const size = this.memory.byteLength;
-    if (limit === undefined || size <= limit) return true;
+    if (size <= limit) return true;
     const message = `Function: ${functionName}: linear memory grew to ${size} bytes, over the configured limit of ${limit} bytes (maxMemoryBytes)`;
     this.fail(undefined, { callback: functionName, message, kind: "memoryLimit", detail: `linear memory grew to ${size} bytes, over maxMemoryBytes (${limit})` });
     return false;

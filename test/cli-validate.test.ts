@@ -7,7 +7,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatPath, validateWasmPlugin, type Issue } from "../cli/wasmplugin/schema.js";
-import { parseYamlDocuments } from "../cli/wasmplugin/yaml-source.js";
+import { parseYamlDocuments } from "../cli/yaml-source.js";
 import { REPO_ROOT, runPwas, spawnPwas } from "./support/pwas-run.js";
 
 const SHA = "a".repeat(64);

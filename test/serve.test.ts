@@ -244,7 +244,7 @@ describe("pwas serve", () => {
   it("refuses to start, with one clear error, on bad YAML, a module that does not load, or a port in use", async () => {
     const badYaml = join(dir, "bad.yaml");
     writeFileSync(badYaml, "kind: WasmPlugin\nspec: [unclosed\n");
-    await assert.rejects(serve({ plugin: [badYaml] }), (error: CliError) => error.exitCode === ExitCode.Invalid && /bad\.yaml: not valid YAML at line \d+, column \d+/.test(error.message));
+    await assert.rejects(serve({ plugin: [badYaml] }), (error: CliError) => error.exitCode === ExitCode.Invalid && /bad\.yaml:\d+:\d+: malformed YAML/.test(error.message));
 
     const notWasm = join(dir, "not.wasm");
     writeFileSync(notWasm, "this is not wasm");

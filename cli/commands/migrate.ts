@@ -15,7 +15,7 @@ import { isServiceMeshExtension, migrateExtension, MigrationError, type Migrated
 import { addRegistryOptions, registryClientOptions, type RegistryFlags } from "../registry-options.js";
 import { renderYaml } from "../wasmplugin/generate.js";
 import { formatPath, validateWasmPlugin } from "../wasmplugin/schema.js";
-import { readYamlFile } from "../wasmplugin/yaml-source.js";
+import { readYamlFile } from "../yaml-source.js";
 
 interface MigrateFlags extends RegistryFlags {
   output?: string;

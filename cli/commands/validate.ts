@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { CliError, ExitCode } from "../errors.js";
 import { formatPath } from "../wasmplugin/schema.js";
 import { formatIssue, validateDocuments, type ValidationResult } from "../wasmplugin/validate-documents.js";
-import { readYamlFile } from "../wasmplugin/yaml-source.js";
+import { readYamlFile } from "../yaml-source.js";
 import { plural } from "../verify/render.js";
 
 interface ValidateFlags {

@@ -2,11 +2,12 @@
 // mec/: copy /manifest.yaml and /<manifest.module> out of the container): the layers are
 // applied in order as a file system, then manifest.yaml names the module.
 import { CliError, ExitCode } from "../errors.js";
+import { MAX_INFLATED_LAYER_BYTES } from "../oci/istio-acceptance.js";
 import { gunzip, isGzip } from "../oci/gzip.js";
 import { resolveImage, type ImageSource } from "../oci/image-source.js";
 import { readTar } from "../oci/tar.js";
 import { isObject } from "../wasmplugin/schema.js";
-import { parseYamlDocuments } from "../wasmplugin/yaml-source.js";
+import { parseYamlDocuments } from "../yaml-source.js";
 import { isSmePhase, SME_PHASES, type SmePhase } from "./phase.js";
 
 export interface ExtensionManifest {
@@ -24,7 +25,6 @@ export interface ExtensionImage {
   digest: string;
 }
 
-const MAX_LAYER_BYTES = 1024 * 1024 * 1024;
 const normalize = (path: string): string => path.replace(/^(\.?\/)+/, "").replace(/\/+$/, "");
 
 export async function readExtensionImage(source: ImageSource): Promise<ExtensionImage> {
@@ -32,7 +32,7 @@ export async function readExtensionImage(source: ImageSource): Promise<Extension
   const files = new Map<string, Uint8Array>();
   for (const layer of manifest.layers) {
     let bytes = await source.blob(layer);
-    if (isGzip(bytes)) bytes = gunzip(bytes, `${source.description} layer ${layer.digest}`, MAX_LAYER_BYTES);
+    if (isGzip(bytes)) bytes = gunzip(bytes, `${source.description} layer ${layer.digest}`, MAX_INFLATED_LAYER_BYTES);
     let entries;
     try {
       entries = await readTar(bytes);

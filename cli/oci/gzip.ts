@@ -15,15 +15,20 @@ export function gzipDeterministic(bytes: Uint8Array): Uint8Array {
 
 export const isGzip = (b: Uint8Array): boolean => b.length > 2 && b[0] === 0x1f && b[1] === 0x8b;
 
-/** Gunzips, refusing output larger than `maxBytes`. `what` names the input in the error. */
+/** Decompression stopped at its limit: the input is too large (or a gzip bomb). */
+export class InflateLimitError extends CliError {
+  constructor(what: string, readonly limit: number) {
+    super(`${what} is too large: it decompresses to more than ${limit} bytes`, ExitCode.Invalid, "make the module smaller; no module may exceed Istio's 256 MiB (ISTIO_WASM_MAX_BINARY_SIZE_BYTES)");
+  }
+}
+
+/** Gunzips, stopping at `maxBytes` of output (InflateLimitError). `what` names the input in the error. */
 export function gunzip(bytes: Uint8Array, what: string, maxBytes = Number.MAX_SAFE_INTEGER): Uint8Array {
   try {
     return gunzipSync(bytes, { maxOutputLength: Math.min(maxBytes, 2 ** 31 - 1) });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ERR_BUFFER_TOO_LARGE" || error instanceof RangeError) {
-      throw new CliError(`${what} is larger than ${maxBytes} bytes once decompressed`, ExitCode.Invalid, "make the module smaller");
-    }
+    if (code === "ERR_BUFFER_TOO_LARGE" || error instanceof RangeError) throw new InflateLimitError(what, maxBytes);
     throw new CliError(`${what} is not valid gzip: ${(error as Error).message}`, ExitCode.Invalid, "the layer or file is corrupt; package it again with `pwas package`");
   }
 }

@@ -3,13 +3,13 @@
 // Tar layers are applied in order with OCI whiteouts; file-like artifact layers (oras,
 // wasme) appear under their org.opencontainers.image.title.
 import { CliError, ExitCode } from "../errors.js";
+import { MAX_INFLATED_LAYER_BYTES } from "./istio-acceptance.js";
 import { gunzip, isGzip } from "./gzip.js";
 import { resolveImage, type ImageSource } from "./image-source.js";
 import type { Descriptor, ImageManifest } from "./manifest.js";
 import { ANNOTATION_TITLE } from "./media-types.js";
 import { readTar, type TarEntry } from "./tar.js";
 
-const MAX_LAYER_BYTES = 1024 * 1024 * 1024;
 
 const isTarLayer = (mediaType: string): boolean => /(\.tar|rootfs\.diff\.tar)(\+gzip|\.gzip|\+zstd)?$/.test(mediaType) || mediaType.endsWith(".tar.gzip");
 
@@ -19,7 +19,7 @@ export async function readLayerEntries(source: ImageSource, layer: Descriptor): 
     throw new CliError(`layer ${layer.digest} is zstd-compressed (${layer.mediaType}); pwas reads gzip and plain tar layers`, ExitCode.Invalid, "re-export the image with gzip layers");
   }
   let bytes = await source.blob(layer);
-  if (isGzip(bytes)) bytes = gunzip(bytes, `layer ${layer.digest}`, MAX_LAYER_BYTES);
+  if (isGzip(bytes)) bytes = gunzip(bytes, `layer ${layer.digest}`, MAX_INFLATED_LAYER_BYTES);
   try {
     return await readTar(bytes);
   } catch (error) {

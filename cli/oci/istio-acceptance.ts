@@ -3,7 +3,7 @@
 // to change when it would refuse (PACKAGING.md §1.2–1.5). Used by pull, push, verify.
 import { CliError, ExitCode } from "../errors.js";
 import { digestHex, sha256Hex } from "./digest.js";
-import { gunzip } from "./gzip.js";
+import { gunzip, InflateLimitError } from "./gzip.js";
 import { PLUGIN_FILE } from "./image-builder.js";
 import { resolveImage, type ImageSource } from "./image-source.js";
 import type { Descriptor, ImageManifest } from "./manifest.js";
@@ -14,8 +14,10 @@ import { isValidWasmBinary } from "./wasm-module.js";
 
 /** ISTIO_WASM_MAX_BINARY_SIZE_BYTES' default (configurable from Istio 1.30; fixed before). */
 export const ISTIO_MAX_BINARY_BYTES = 256 * 1024 * 1024;
-/** Refuse to inflate a layer past this (a zip bomb guard, well above Istio's limit). */
-const MAX_INFLATE_BYTES = 1024 * 1024 * 1024;
+/** What a tar of one module adds to it: headers, padding, the end blocks (and room for a directory entry or two). */
+const TAR_OVERHEAD_BYTES = 64 * 1024;
+/** The most a Wasm image's tar layer may inflate to (any module larger is refused anyway). */
+export const MAX_INFLATED_LAYER_BYTES = ISTIO_MAX_BINARY_BYTES + TAR_OVERHEAD_BYTES;
 
 export type IstioVariant = "compat-docker" | "compat-oci" | "oci";
 
@@ -60,12 +62,14 @@ class ExtractError extends Error {
   }
 }
 
-async function extractPluginFromTarGzip(source: ImageSource, layer: Descriptor): Promise<Uint8Array> {
+async function extractPluginFromTarGzip(source: ImageSource, layer: Descriptor, maxBinaryBytes: number): Promise<Uint8Array> {
   const compressed = await source.blob(layer);
   let tar: Uint8Array;
   try {
-    tar = gunzip(compressed, `layer ${layer.digest}`, MAX_INFLATE_BYTES);
+    // Inflated only as far as a module Istio would accept can reach: a bomb stops there.
+    tar = gunzip(compressed, `layer ${layer.digest}`, maxBinaryBytes + TAR_OVERHEAD_BYTES);
   } catch (error) {
+    if (error instanceof InflateLimitError) throw error;
     throw new ExtractError(`could not extract wasm binary: failed to parse layer as tar.gz: ${(error as Error).message}`);
   }
   let entries;
@@ -83,11 +87,11 @@ async function extractPluginFromTarGzip(source: ImageSource, layer: Descriptor):
   return hit.data;
 }
 
-async function extractCompat(source: ImageSource, manifest: ImageManifest, layerType: string): Promise<Uint8Array> {
+async function extractCompat(source: ImageSource, manifest: ImageManifest, layerType: string, maxBinaryBytes: number): Promise<Uint8Array> {
   if (manifest.layers.length === 0) throw new ExtractError("number of layers must be greater than zero");
   const layer = manifest.layers[manifest.layers.length - 1]!;
   if (layer.mediaType !== layerType) throw new ExtractError(`invalid media type ${layer.mediaType} (expect ${layerType})`);
-  return extractPluginFromTarGzip(source, layer);
+  return extractPluginFromTarGzip(source, layer, maxBinaryBytes);
 }
 
 async function extractOciArtifact(source: ImageSource, manifest: ImageManifest): Promise<Uint8Array> {
@@ -224,19 +228,31 @@ export async function checkImage(source: ImageSource, options: CheckOptions = {}
   }
 
   const docker = (manifest as { mediaType?: string }).mediaType === mt.DOCKER_MANIFEST;
+  const maxBinaryBytes = options.maxBinaryBytes ?? ISTIO_MAX_BINARY_BYTES;
   let module: Uint8Array | undefined;
+  let tooLarge: InflateLimitError | undefined;
   const attempt = async (fn: () => Promise<Uint8Array>): Promise<ExtractError | undefined> => {
     try {
       module = await fn();
       return undefined;
     } catch (error) {
+      if (error instanceof InflateLimitError) {
+        tooLarge = error;
+        return new ExtractError(`could not extract wasm binary: ${error.message}`);
+      }
       if (error instanceof ExtractError) return error;
       throw error;
     }
   };
+  const refuseTooLarge = (): ImageCheck => {
+    errors.push({ message: `${tooLarge!.message}: larger than any module istio-agent accepts (${maxBinaryBytes} bytes, ISTIO_WASM_MAX_BINARY_SIZE_BYTES)`, fix: "make the module smaller, or check that this image is the plugin you meant" });
+    result.istioError = `wasm binary size exceeds the limit of ${maxBinaryBytes} bytes`;
+    return result;
+  };
   if (docker) {
     // Docker schema2: only the Docker compat extractor is tried.
-    const dockerError = await attempt(() => extractCompat(source, manifest, mt.DOCKER_LAYER_TAR_GZIP));
+    const dockerError = await attempt(() => extractCompat(source, manifest, mt.DOCKER_LAYER_TAR_GZIP, maxBinaryBytes));
+    if (tooLarge) return refuseTooLarge();
     if (dockerError !== undefined) {
       errors.push(diagnose(manifest, dockerError, true));
       result.istioError = `could not extract Wasm file from the image as Docker container ${dockerError.message}`;
@@ -244,7 +260,8 @@ export async function checkImage(source: ImageSource, options: CheckOptions = {}
     }
     result.variant = "compat-docker";
   } else {
-    const compatError = await attempt(() => extractCompat(source, manifest, mt.OCI_LAYER_TAR_GZIP));
+    const compatError = await attempt(() => extractCompat(source, manifest, mt.OCI_LAYER_TAR_GZIP, maxBinaryBytes));
+    if (tooLarge) return refuseTooLarge();
     if (compatError === undefined) result.variant = "compat-oci";
     else {
       const ociError = await attempt(() => extractOciArtifact(source, manifest));
@@ -269,7 +286,7 @@ export async function checkImage(source: ImageSource, options: CheckOptions = {}
     result.istioError = `fetched Wasm binary from ${url} is invalid`;
     return result;
   }
-  warnings.push(...sizeWarnings(bytes, options.maxBinaryBytes ?? ISTIO_MAX_BINARY_BYTES));
+  warnings.push(...sizeWarnings(bytes, maxBinaryBytes));
   result.accepted = errors.length === 0;
   return result;
 }

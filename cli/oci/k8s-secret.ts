@@ -1,9 +1,8 @@
 // A Kubernetes Secret of type kubernetes.io/dockerconfigjson, the pull secret a WasmPlugin's
 // imagePullSecret names (PACKAGING.md §1.6). Reading the same file pwas pushes/pulls with
 // proves the secret istio-agent gets will work.
-import { readFile } from "node:fs/promises";
-import { parseAllDocuments } from "yaml";
 import { CliError, ExitCode } from "../errors.js";
+import { parseYamlDocuments, readTextInput } from "../yaml-source.js";
 import type { CredentialLookup } from "./credential.js";
 import { entryCredential, findAuthEntry, parseDockerConfig, type DockerConfig } from "./docker-config.js";
 
@@ -20,16 +19,9 @@ interface SecretDoc {
 }
 
 export async function readDockerConfigSecret(file: string): Promise<DockerConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new CliError(`cannot read secret file ${file}: ${(error as Error).message}`, ExitCode.Usage, "pass the YAML of the Secret, e.g. kubectl get secret <name> -o yaml > secret.yaml");
-  }
   const docs: SecretDoc[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length) throw new CliError(`${file} is not valid YAML: ${doc.errors[0]!.message}`, ExitCode.Invalid, "fix the YAML");
-    const value = doc.toJS() as SecretDoc | null;
+  for (const doc of parseYamlDocuments(await readTextInput(file), file)) {
+    const value = doc.value as SecretDoc | null;
     if (value?.kind === "List" && Array.isArray(value.items)) docs.push(...value.items);
     else if (value) docs.push(value);
   }

@@ -128,12 +128,17 @@ export class RegistryClient {
   }
 
   async getBlob(repository: string, descriptor: Descriptor): Promise<Uint8Array> {
+    const what = `blob ${descriptor.digest} from ${this.registry}/${repository}`;
+    if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0 || descriptor.size > MAX_BLOB_BYTES) {
+      throw new CliError(`${what}: the manifest declares ${descriptor.size} bytes, more than any Wasm image layer may hold (${MAX_BLOB_BYTES})`, ExitCode.Invalid, "this is not a Wasm plugin image, or its manifest is damaged; check the reference");
+    }
     const bytes = await this.retrying(`downloading blob ${descriptor.digest}`, async () => {
       const r = await this.send({ method: "GET", target: `/v2/${repository}/blobs/${descriptor.digest}`, repository, scope: "pull", what: `GET blob ${descriptor.digest}` });
       if (r.status !== 200) throw new HttpStatusError(r.status, r.url, await r.text(), `GET blob ${descriptor.digest}`);
-      return new Uint8Array(await r.arrayBuffer());
+      // Never more than the descriptor says: a registry that sends more is refused as soon as it does.
+      return readAtMost(r, descriptor.size, what);
     });
-    return verifyAgainst(bytes, descriptor, `blob ${descriptor.digest} from ${this.registry}/${repository}`);
+    return verifyAgainst(bytes, descriptor, what);
   }
 
   /** GET a manifest by tag or digest; checks Docker-Content-Digest and, by digest, the content. */
@@ -148,7 +153,7 @@ export class RegistryClient {
         what: `GET manifest ${repository}:${reference}`,
       });
       if (r.status !== 200) throw new HttpStatusError(r.status, r.url, await r.text(), `GET manifest ${repository}:${reference}`);
-      const bytes = new Uint8Array(await r.arrayBuffer());
+      const bytes = await readAtMost(r, MAX_MANIFEST_BYTES, `manifest ${this.registry}/${repository}:${reference}`);
       const digest = sha256Digest(bytes);
       const what = `manifest ${this.registry}/${repository}${reference.startsWith("sha256:") ? "@" : ":"}${reference}`;
       if (reference.startsWith("sha256:") && digest !== reference) {
@@ -297,4 +302,41 @@ function progressStream(bytes: Uint8Array, onProgress: (sent: number, total: num
       onProgress(offset, bytes.byteLength);
     },
   });
+}
+
+/** The largest layer a Wasm image can need: Istio's 256 MiB module limit, gzip's worst case and tar's headers. */
+export const MAX_BLOB_BYTES = 256 * 1024 * 1024 + 2 * 1024 * 1024;
+/** The OCI distribution spec lets registries refuse manifests over 4 MiB; pwas reads no more. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** A response body of at most `limit` bytes; a larger one (declared or sent) is cut off and refused. */
+export async function readAtMost(response: Response, limit: number, what: string): Promise<Uint8Array> {
+  const tooLarge = (got: string) =>
+    new CliError(`${what}: the registry sends ${got}, more than the ${limit} bytes expected`, ExitCode.DigestMismatch, "the registry (or a proxy) serves different content than the manifest describes; do not use this image");
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (declared > limit) {
+    await response.body?.cancel();
+    throw tooLarge(`${declared} bytes`);
+  }
+  const reader = response.body?.getReader();
+  if (!reader) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw tooLarge("more");
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
 }

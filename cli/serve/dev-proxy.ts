@@ -247,7 +247,9 @@ export class DevProxy {
           sourceAddress: `${socket.remoteAddress}:${socket.remotePort}`,
           destinationAddress: `${socket.localAddress}:${socket.localPort}`,
           protocol: `HTTP/${request.httpVersion}`,
+          // Bytes pass through once and are never changed in place: neither kept nor copied.
           retainForwardedBody: false,
+          copyBodyInput: false,
         }),
       exchange,
     );

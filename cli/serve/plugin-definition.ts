@@ -1,10 +1,9 @@
 // What `pwas serve` needs to know about one plugin of the chain: the parts of a
 // WasmPlugin resource that decide which module runs, with what configuration, and where
 // in the filter chain (PACKAGING.md §2.1).
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { parseAllDocuments } from "yaml";
 import { CliError, ExitCode } from "../errors.js";
+import { parseYamlDocuments, readTextInput } from "../yaml-source.js";
 
 export type Phase = "AUTHN" | "AUTHZ" | "STATS" | "UNSPECIFIED_PHASE";
 
@@ -51,25 +50,13 @@ export function localModulePath(url: string, baseDir: string): string | undefine
 
 /** Reads every WasmPlugin document of a YAML file (other kinds are skipped). */
 export async function readPluginDefinitions(file: string): Promise<PluginDefinition[]> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, ExitCode.Failure, "check the path given to --plugin");
-  }
-  return parsePluginDefinitions(text, file);
+  return parsePluginDefinitions(await readTextInput(file), file);
 }
 
 export function parsePluginDefinitions(text: string, source: string): PluginDefinition[] {
-  const documents = parseAllDocuments(text, { prettyErrors: true });
   const definitions: PluginDefinition[] = [];
-  for (const document of Array.isArray(documents) ? documents : [documents]) {
-    if (document.errors.length > 0) {
-      const error = document.errors[0];
-      const at = error.linePos?.[0] ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "";
-      fail(source, `not valid YAML${at}: ${error.message.split("\n")[0]}`);
-    }
-    const resource = asRecord(document.toJS());
+  for (const document of parseYamlDocuments(text, source)) {
+    const resource = asRecord(document.value);
     if (!resource) continue;
     if (resource.kind !== "WasmPlugin") continue;
     definitions.push(toDefinition(resource, source));

@@ -9,7 +9,7 @@ import { openLayoutArchive, openLayoutPath } from "../oci/layout-archive.js";
 import type { OciLayout } from "../oci/layout.js";
 import { parseReference, type ImageReference } from "../oci/reference.js";
 import { readTar } from "../oci/tar.js";
-import { fileError } from "../wasmplugin/yaml-source.js";
+import { fileError } from "../yaml-source.js";
 import { isGzip, isTar, isWasm } from "../module/unwrap.js";
 
 export type VerifyTarget =

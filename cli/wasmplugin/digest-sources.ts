@@ -12,7 +12,7 @@ import type { ImageSource } from "../oci/image-source.js";
 import { openLayoutPath } from "../oci/layout-archive.js";
 import { checkModule, hasFailures } from "../module/checks.js";
 import { DEFAULT_MAX_MODULE_BYTES } from "../module/unwrap.js";
-import { fileError } from "./yaml-source.js";
+import { fileError } from "../yaml-source.js";
 
 export interface DigestSource {
   sha256: string;

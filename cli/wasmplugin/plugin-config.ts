@@ -3,7 +3,7 @@
 // whose values JSON can carry.
 import { CliError, ExitCode } from "../errors.js";
 import { isObject } from "./schema.js";
-import { parseYamlDocuments, readTextInput } from "./yaml-source.js";
+import { parseYamlDocuments, readTextInput } from "../yaml-source.js";
 
 export async function readPluginConfig(path: string): Promise<Record<string, unknown>> {
   const documents = parseYamlDocuments(await readTextInput(path), path);

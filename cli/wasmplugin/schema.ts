@@ -3,7 +3,7 @@
 // as summarized in PACKAGING.md §2.1, plus the fetch-time rules that would certainly fail
 // (a bad image reference, a sha256 that contradicts the URL's digest). Each issue names
 // the field path, e.g. `spec.sha256: must be 64 lowercase hex characters`.
-import type { PathSegment } from "./yaml-source.js";
+import type { PathSegment } from "../yaml-source.js";
 import { pullPolicyAdvice } from "./pull-policy.js";
 import { goUrlScheme, looksLikeHostPort, parsePluginUrl, PluginUrlError, URL_SCHEMES } from "./url.js";
 
@@ -128,7 +128,7 @@ class Checker {
   knownFields(value: Record<string, unknown>, path: PathSegment[], allowed: readonly string[]): void {
     for (const key of Object.keys(value)) {
       if (allowed.includes(key)) continue;
-      const renamed = RENAMED[key];
+      const renamed = Object.hasOwn(RENAMED, key) ? RENAMED[key] : undefined;
       const near = renamed ? undefined : closest(key, allowed);
       const hint = renamed ? `WasmPlugin calls it ${renamed}.` : near ? `Did you mean ${near}?` : `Known fields: ${allowed.join(", ")}.`;
       this.error([...path, key], "unknown field", hint, true);

@@ -1,7 +1,7 @@
 // Finds the WasmPlugins in parsed YAML documents (also inside a `kind: List`) and
 // validates each, attaching file positions to the issues.
 import { formatPath, validateWasmPlugin, isObject, KIND, type Issue } from "./schema.js";
-import type { PathSegment, Position, YamlDocument } from "./yaml-source.js";
+import type { PathSegment, Position, YamlDocument } from "../yaml-source.js";
 
 export interface LocatedIssue extends Issue {
   file: string;

@@ -6,6 +6,7 @@ import { importedObjects, type ImportedObjectDescriptor } from "./imported-memor
 import { BAD_BYTECODE, inspectModule, ModuleLoadError } from "./module.js";
 import { checkExports, checkImports } from "./signatures.js";
 import { COVERAGE_IMPORT_MODULE } from "./coverage-files.js";
+import { ENVOY_MAX_MEMORY_BYTES, limitMemory, pagesWithin, type OffsetShift } from "./memory-limit.js";
 import { instrumentSteps } from "./step-counter.js";
 import type { AbiVersion } from "./types.js";
 import { functionNamesIn } from "../diagnostics/source-map.js";
@@ -16,8 +17,10 @@ export interface CompiledPlugin {
   imported: ImportedObjectDescriptor[];
   /** Compiled with the step counter (its import must be provided). */
   instrumented: boolean;
-  /** The bytes that were compiled (the instrumented copy when instrumented): frame offsets refer to them. */
+  /** The bytes that were compiled (the instrumented copy when instrumented), before the memory maximum was set: maps and reports refer to them. */
   bytes: Uint8Array;
+  /** How setting the memory maximum moved the code (frame offsets are read back through it). */
+  offsetShift?: OffsetShift;
   /** The instrumented module's own source map (JSON text), when it was instrumented with one. */
   instrumentedMap?: string;
   /** The functions it imports, `module.name`: a host links only those. */
@@ -38,6 +41,8 @@ export interface MapReader {
 
 export interface CompileOptions {
   instrument: boolean;
+  /** The engine's memory maximum, in pages: `memory.grow` past it returns -1. Default: Envoy's 1 GiB. */
+  maxMemoryPages?: number;
   /** A counting copy from `pwas coverage`: its counter imports are allowed. */
   coverage?: boolean;
   map?: MapReader | undefined;
@@ -47,16 +52,19 @@ export interface CompileOptions {
 const CAPACITY = 256;
 const cache = new Map<string, Promise<CompiledPlugin>>();
 
+const maxPages = (options: CompileOptions): number => options.maxMemoryPages ?? pagesWithin(ENVOY_MAX_MEMORY_BYTES);
+const contentHash = (bytes: Uint8Array): string => createHash("sha1").update(bytes).digest("hex");
 const cacheKey = (bytes: Uint8Array, options: CompileOptions): string =>
-  createHash("sha1").update(bytes).update(options.instrument ? `\x01${options.map?.key ?? ""}` : "\x00").digest("hex");
+  `${contentHash(bytes)}/${maxPages(options)}/${options.instrument ? `steps:${options.map?.key ?? ""}` : "plain"}`;
 
 /**
  * Drops cached compiled modules: every one, or the uninstrumented compile of `bytes`; the
  * next load compiles again (for benchmarks, and embedders that load many one-off modules).
  */
 export function clearCompiledModuleCache(bytes?: Uint8Array): void {
-  if (bytes) cache.delete(cacheKey(bytes, { instrument: false }));
-  else cache.clear();
+  if (!bytes) return cache.clear();
+  const id = `${contentHash(bytes)}/`;
+  for (const key of [...cache.keys()]) if (key.startsWith(id) && key.endsWith("/plain")) cache.delete(key);
 }
 
 /**
@@ -86,10 +94,12 @@ async function compileUncached(bytes: Uint8Array, options: CompileOptions): Prom
   checkImports({ ...info, imports: info.imports.filter((i) => !counters.includes(i)) });
   checkExports(info);
   const imported = importedObjects(bytes);
-  const original = engineCompile(bytes);
+  const limited = limitMemory(bytes, maxPages(options));
+  const original = engineCompile(limited.bytes);
   const plain: CompiledPlugin = { module: original, abiVersion: info.abiVersion, imported, instrumented: false, bytes, coverageBuilds: [...new Set(counters.map((i) => i.name))],
     importedFunctions: new Set(info.imports.filter((i) => i.kind === "function").map((i) => `${i.module}.${i.name}`)),
   };
+  if (limited.shift) plain.offsetShift = limited.shift;
   if (!options.instrument) return plain;
   let mapText: string | undefined;
   let names: ReadonlyMap<number, string> = new Map();
@@ -102,7 +112,10 @@ async function compileUncached(bytes: Uint8Array, options: CompileOptions): Prom
   }
   try {
     const instrumented = await instrumentSteps(bytes, mapText, names, info.imports.some((i) => i.kind === "function"));
-    const compiled: CompiledPlugin = { ...plain, module: engineCompile(instrumented.bytes), instrumented: true, bytes: instrumented.bytes };
+    const limitedCopy = limitMemory(instrumented.bytes, maxPages(options));
+    const compiled: CompiledPlugin = { ...plain, module: engineCompile(limitedCopy.bytes), instrumented: true, bytes: instrumented.bytes };
+    if (limitedCopy.shift) compiled.offsetShift = limitedCopy.shift;
+    else delete compiled.offsetShift;
     if (instrumented.sourceMap !== undefined) compiled.instrumentedMap = instrumented.sourceMap;
     return compiled;
   } catch (error) {

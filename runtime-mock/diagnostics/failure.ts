@@ -4,6 +4,7 @@
 // failing test points at the line to fix rather than at the host.
 import type { PluginSourceMap } from "./source-map.js";
 import { wasmFrames } from "./stack.js";
+import { originalOffset, type OffsetShift } from "../abi/memory-limit.js";
 
 export type TrapKind =
   | "abort" // the plugin's abort/panic handler logged a message, then trapped
@@ -17,6 +18,7 @@ export type TrapKind =
   | "hostCall" // a host function refused the call (e.g. restricted_callback)
   | "runaway" // ran past the step budget (HostOptions.stepBudget)
   | "memoryLimit" // linear memory grew past HostOptions.maxMemoryBytes
+  | "outOfMemory" // the allocator's memory.grow was refused at the engine's maximum, and it trapped
   | "exception"; // anything else thrown through the plugin
 
 export interface PluginFrame {
@@ -63,7 +65,14 @@ export interface FailureContext {
   sourceMap?: PluginSourceMap;
   /** Function bodies of the running module, for positions near unmapped instructions. */
   layout?: ModuleLayout;
+  /** Frame offsets of the compiled copy → the module's own (see abi/memory-limit.ts). */
+  offsetShift?: OffsetShift;
+  /** Linear memory now and the engine's maximum, in bytes: an allocator's trap at the maximum is "out of memory". */
+  memory?: { bytes: number; maximum: number };
 }
+
+/** AssemblyScript's allocators trap (unreachable) when memory.grow returns -1. */
+const AS_ALLOCATOR = /^~lib\/rt\/(?:tlsf|stub)/;
 
 export interface ModuleLayout {
   importedFunctions: number;
@@ -93,6 +102,7 @@ const KIND_TITLES: Record<TrapKind, string> = {
   hostCall: "host call failed",
   runaway: "runaway",
   memoryLimit: "memory limit",
+  outOfMemory: "out of memory",
   exception: "exception",
 };
 
@@ -110,7 +120,12 @@ export function buildFailure(error: unknown, context: FailureContext): PluginFai
     kind = "abort";
     detail = context.criticalLog.replace(/^abort: /, "");
   }
-  const frames = orderFrames(wasmFrames(error).map((f) => toPluginFrame(f.functionIndex, f.offset, f.name, context)));
+  const frames = orderFrames(wasmFrames(error).map((f) => toPluginFrame(f.functionIndex, originalOffset(f.offset, context.offsetShift), f.name, context)));
+  const memory = context.memory;
+  if (kind === "unreachable" && memory && frames.some((f) => AS_ALLOCATOR.test(f.file ?? f.function))) {
+    kind = "outOfMemory";
+    detail = `the allocator could not grow linear memory past ${memory.bytes} bytes: the engine's maximum is ${memory.maximum} bytes (HostOptions.maxMemoryBytes; Envoy's V8 allows 1 GiB). Is the plugin keeping data per stream, or buffering a body whole?`;
+  }
   const userFrame = frames.find((f) => f.user && f.file !== undefined) ?? frames.find((f) => f.user);
   const lines = [`${KIND_TITLES[kind]} in ${context.callback}: ${detail}`, ...collapseRepeats(frames.map(formatFrame)).map((f) => `    at ${f}`)];
   const failure: PluginFailure = { callback: context.callback, phase: context.callback, kind, message: context.message, detail, frames, report: lines.join("\n") };

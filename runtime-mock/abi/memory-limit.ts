@@ -1,0 +1,81 @@
+// An engine's memory maximum, imposed on a module before it is compiled. Envoy's V8 lets
+// a module's linear memory grow to 1 GiB (proxy-wasm-cpp-host sets V8's
+// wasm_max_mem_pages from PROXY_WASM_HOST_MAX_WASM_MEMORY_SIZE_BYTES): past it
+// `memory.grow` returns -1 inside the call, which is what the plugin's allocator must see.
+// V8 in Node has no such knob per module, so the memory section's maximum is lowered
+// instead. Adding a maximum can lengthen the section by a few bytes; the shift is returned
+// so that frame offsets can be read back in the original module's coordinates (which its
+// source map indexes).
+import { readSections } from "./module.js";
+
+export const PAGE_BYTES = 65536;
+/** What Envoy's V8 allows a module: 1 GiB. */
+export const ENVOY_MAX_MEMORY_BYTES = 1024 * 1024 * 1024;
+
+/** Offsets at or after `from` in the original module are `by` bytes later in the rewritten one. */
+export interface OffsetShift {
+  from: number;
+  by: number;
+}
+
+/** A rewritten module's offset (as V8's frames give it) in the original module's coordinates. */
+export const originalOffset = (offset: number, shift: OffsetShift | undefined): number =>
+  shift !== undefined && offset >= shift.from + shift.by ? offset - shift.by : offset;
+
+export interface LimitedModule {
+  bytes: Uint8Array;
+  shift?: OffsetShift;
+}
+
+/** The module with every defined 32-bit memory's maximum at most `maxPages`; unchanged when already within it. */
+export function limitMemory(bytes: Uint8Array, maxPages: number): LimitedModule {
+  const { sections, framingBroken } = readSections(bytes);
+  const memory = sections.find((s) => s.id === 5);
+  if (!memory || framingBroken) return { bytes };
+  let pos = memory.start;
+  const u32 = (): number => {
+    let result = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const b = bytes[pos++]!;
+      result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return result;
+    }
+    throw new RangeError("bad LEB128");
+  };
+  const body: number[] = [];
+  const count = u32();
+  body.push(...leb(count));
+  let changed = false;
+  for (let i = 0; i < count; i++) {
+    const flags = bytes[pos++]!;
+    if (flags & 4) return { bytes }; // memory64: not ours to touch
+    const initial = u32();
+    const maximum = flags & 1 ? u32() : undefined;
+    const limited = Math.max(initial, Math.min(maximum ?? Infinity, maxPages));
+    // An initial size over the limit is left for the load check to report.
+    if (limited !== maximum) changed = true;
+    body.push(flags | 1, ...leb(initial), ...leb(limited));
+  }
+  if (!changed || pos !== memory.end) return { bytes };
+  const frame = [5, ...leb(body.length), ...body];
+  const out = new Uint8Array(bytes.length - (memory.end - memory.frameStart) + frame.length);
+  out.set(bytes.subarray(0, memory.frameStart));
+  out.set(frame, memory.frameStart);
+  out.set(bytes.subarray(memory.end), memory.frameStart + frame.length);
+  const by = out.length - bytes.length;
+  return by === 0 ? { bytes: out } : { bytes: out, shift: { from: memory.end, by } };
+}
+
+/** Page count of a byte limit (whole pages only: a partial page cannot be grown into). */
+export const pagesWithin = (limitBytes: number): number => Math.floor(limitBytes / PAGE_BYTES);
+
+function leb(value: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = value & 0x7f;
+    value = Math.floor(value / 128);
+    if (value !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (value !== 0);
+  return out;
+}
