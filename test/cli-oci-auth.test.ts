@@ -171,3 +171,28 @@ test("Basic authentication (a registry behind a Basic-auth proxy)", async () => 
   assert.equal(r.code, 5);
   assert.match(r.stderr, /needs credentials \(Basic\)/);
 });
+
+test("credentials never appear in anything pwas prints, whether the command works, retries or fails", async () => {
+  const printed: string[] = [];
+  const run = async (args: string[], env: Record<string, string | undefined>) => {
+    const r = await pwasProcess(args, env);
+    printed.push(`$ pwas ${args.join(" ")} → ${r.code}\n${r.stdout}${r.stderr}`);
+    return r;
+  };
+  const good = await cleanEnv({ PWAS_REGISTRY_USERNAME: USER, PWAS_REGISTRY_PASSWORD: PASSWORD });
+  const wrongSecret = "wr0ng-Pa55word-visible?";
+  const wrong = await cleanEnv({ PWAS_REGISTRY_USERNAME: USER, PWAS_REGISTRY_PASSWORD: wrongSecret });
+  assert.equal((await run(["push", layout, `${registry.host}/plugins/quiet:v1`, "--json"], good)).code, 0);
+  assert.equal((await run(["pull", `${registry.host}/plugins/quiet:v1`, "--output", join(work, "quiet.wasm")], good)).code, 0);
+  assert.equal((await run(["verify", `${registry.host}/plugins/quiet:v1`], good)).code, 0);
+  assert.equal((await run(["pull", `${registry.host}/plugins/quiet:v1`, "--output", join(work, "w.wasm")], wrong)).code, 5);
+  assert.equal((await run(["push", layout, `${basicProxy.host}/plugins/quiet:v1`], wrong)).code, 5);
+  const dockerEnv = await cleanEnv();
+  await writeFile(join(dockerEnv.DOCKER_CONFIG!, "config.json"), JSON.stringify({ auths: { [basicProxy.host]: { auth: basicAuth(USER, wrongSecret) } } }));
+  assert.equal((await run(["pull", `${basicProxy.host}/plugins/quiet:v1`, "--output", join(work, "d.wasm")], dockerEnv)).code, 5);
+  const all = printed.join("\n");
+  for (const secret of [PASSWORD, wrongSecret, basicAuth(USER, PASSWORD), basicAuth(USER, wrongSecret), REFRESH]) {
+    assert.ok(!all.includes(secret), `"${secret}" was printed:\n${all}`);
+  }
+  assert.doesNotMatch(all, /Bearer [A-Za-z0-9._-]{8,}|Basic [A-Za-z0-9+/=]{8,}/, "no Authorization value either");
+});

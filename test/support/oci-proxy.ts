@@ -14,21 +14,40 @@ export interface ProxyOptions {
   basic?: { user: string; password: string };
   /** Listen address (default 127.0.0.1); "0.0.0.0" makes it reachable on non-loopback interfaces. */
   listen?: string;
+  /** Answer every blob GET with this many junk bytes (chunked, no length), as a hostile registry would. */
+  oversizeBlobs?: number;
 }
 
 export interface RunningProxy {
   host: string;
   /** Requests seen (method + path), faults included. */
   seen: string[];
+  /** Junk bytes written for oversizeBlobs before the client hung up. */
+  junkBytesSent(): number;
   stop(): Promise<void>;
 }
 
 export async function startProxy(target: string, options: ProxyOptions): Promise<RunningProxy> {
   const seen: string[] = [];
   let count = 0;
+  let junk = 0;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     count++;
     seen.push(`${req.method} ${req.url}`);
+    if (options.oversizeBlobs && req.method === "GET" && /\/blobs\/sha256:/.test(req.url ?? "")) {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      const chunk = Buffer.alloc(64 * 1024, 0x41);
+      const more = () => {
+        while (junk < options.oversizeBlobs! && !res.destroyed) {
+          junk += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", more);
+        }
+        res.end();
+      };
+      res.on("error", () => {});
+      more();
+      return;
+    }
     if (options.resetFirst && count <= options.resetFirst) {
       req.socket.destroy();
       return;
@@ -63,6 +82,7 @@ export async function startProxy(target: string, options: ProxyOptions): Promise
   return {
     host: `127.0.0.1:${port}`,
     seen,
+    junkBytesSent: () => junk,
     stop: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
