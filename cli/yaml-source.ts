@@ -71,13 +71,16 @@ export async function readTextInput(path: string): Promise<string> {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return decodeText(Buffer.concat(chunks), "stdin");
   }
-  let bytes: Uint8Array;
+  return decodeText(await readInputFile(path), path);
+}
+
+/** A file named on the command line, as bytes, with one clear error if it cannot be read. */
+export async function readInputFile(path: string): Promise<Uint8Array> {
   try {
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (error) {
     throw fileError(path, error);
   }
-  return decodeText(bytes, path);
 }
 
 const BOMS: [number[], string][] = [

@@ -332,11 +332,5 @@ export async function readAtMost(response: Response, limit: number, what: string
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return Buffer.concat(chunks, total);
 }

@@ -5,14 +5,13 @@
 //   file://  none: the proxy reads the file itself.
 // Every source checks that Istio would accept what it hashes, so a WasmPlugin is never
 // pinned to an image or module that cannot load.
-import { readFile } from "node:fs/promises";
 import { CliError, ExitCode } from "../errors.js";
 import { checkImage } from "../oci/istio-acceptance.js";
 import type { ImageSource } from "../oci/image-source.js";
 import { openLayoutPath } from "../oci/layout-archive.js";
 import { checkModule, hasFailures } from "../module/checks.js";
 import { DEFAULT_MAX_MODULE_BYTES } from "../module/unwrap.js";
-import { fileError } from "../yaml-source.js";
+import { readInputFile } from "../yaml-source.js";
 
 export interface DigestSource {
   sha256: string;
@@ -49,13 +48,7 @@ export async function moduleDigest(bytes: Uint8Array, origin: string): Promise<D
 }
 
 export async function moduleFileDigest(path: string): Promise<DigestSource> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw fileError(path, error);
-  }
-  return moduleDigest(bytes, path);
+  return moduleDigest(await readInputFile(path), path);
 }
 
 /** Downloads an http(s) module as istio-agent would, bounded by its size limit. */
