@@ -5,7 +5,7 @@
 // includes the aggregator VM draining the event the stream queued.
 // Every figure is a ratio to a baseline measured in this same run.
 // Options: --quick (fewer streams, for a smoke run), --json FILE (write the results).
-import { readFileSync, statSync, writeFileSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync, renameSync } from "node:fs";
 import wabtInit from "wabt";
 import {
   clearCompiledModuleCache, HeaderMap, Host, LogLevel, MockEnvoy, type HostOptions, type HttpCallbacks, type HttpCalloutRequest, type UpstreamRequest, type Upstreams,
@@ -24,6 +24,7 @@ const COST_TARGET = 1.5;
 // Timing in a VM is noisy: large samples and many rounds; --quick figures are a smoke test only.
 const COST_STREAMS = quick ? 2_000 : 50_000;
 const COST_ROUNDS = quick ? 3 : 9;
+const METER_STREAMS = quick ? 200 : 2_000;
 const MEMORY_STREAMS = quick ? 20_000 : 1_000_000;
 const OPEN_AT_ONCE = 1_000;
 const LOAD_ROUNDS = quick ? 50 : 500;
@@ -46,7 +47,8 @@ interface Loaded {
 
 interface Subject {
   name: string;
-  load(): Promise<Loaded>;
+  /** `extra`: host options on top of the subject's own (the cost meter). */
+  load(extra?: HostOptions): Promise<Loaded>;
 }
 
 /** How an example's stream goes, given the host it runs in. */
@@ -139,7 +141,7 @@ function loaded(host: Host, shape: StreamShape, memory: () => [string, number][]
 /** A plugin in its own host, with the given stream shape. */
 const single = (name: string, source: () => string | Uint8Array, options: HostOptions, shape: StreamShape): Subject => ({
   name,
-  load: async () => loaded(await started(source(), options), shape),
+  load: async (extra = {}) => loaded(await started(source(), { ...options, ...extra }), shape),
 });
 
 const BASIC_AUTH_REQUEST: Pairs = [...REQUEST.slice(0, 4), ["authorization", "Basic YWRtaW4zOmFkbWluMw=="]];
@@ -153,10 +155,10 @@ const rateLimitConfig = { max_tokens: 1_000_000_000, tokens_per_fill: 1_000_000_
 function extAuthz(name: string, source: () => string | Uint8Array, options: HostOptions): Subject {
   return {
     name,
-    async load() {
+    async load(extra = {}) {
       let host: Host | undefined;
       const service = new AuthorizationService(EXT_AUTHZ_CLUSTER, () => host!);
-      host = await started(source(), { ...options, upstreams: service });
+      host = await started(source(), { ...options, ...extra, upstreams: service });
       return loaded(host, authorizedStream(EXT_AUTHZ_REQUEST, service));
     },
   };
@@ -166,11 +168,11 @@ function extAuthz(name: string, source: () => string | Uint8Array, options: Host
 function requestStats(name: string, worker: () => string | Uint8Array, aggregator: () => string | Uint8Array, rootIds: [string, string]): Subject {
   return {
     name,
-    async load() {
+    async load(extra = {}) {
       const envoy = new MockEnvoy();
       const config = exampleConfig("request-stats");
       const aggregatorHost = await started(aggregator(), { rootId: rootIds[1], vmId: "request-stats-aggregator", pluginConfig: config }, envoy);
-      const host = await started(worker(), { rootId: rootIds[0], pluginConfig: config }, envoy);
+      const host = await started(worker(), { rootId: rootIds[0], pluginConfig: config, ...extra }, envoy);
       return loaded(host, plainStream(REQUEST), () => [["worker VM", host.memoryBytes], ["aggregator VM", aggregatorHost.memoryBytes]]);
     },
   };
@@ -295,6 +297,53 @@ async function memoryOver(subject: Subject, total: number, open: number): Promis
   return loadedSubject.memory().map(([label, afterAll], i) => ({ label, after1k: after1k[i]![1], afterAll }));
 }
 
+interface Metered {
+  instructions: number;
+  hostCalls: number;
+}
+
+/** Instructions and host calls per stream, metered (deterministic: no rounds needed). */
+async function meteredPerStream(subject: Subject): Promise<Metered> {
+  const metered = await subject.load({ meterCost: true });
+  for (let i = 0; i < 100; i++) metered.run(); // allocator pools and collector thresholds settle
+  const before = { ...metered.host.cost };
+  for (let i = 0; i < METER_STREAMS; i++) metered.run();
+  const after = metered.host.cost;
+  return { instructions: (after.instructions - before.instructions) / METER_STREAMS, hostCalls: (after.hostCalls - before.hostCalls) / METER_STREAMS };
+}
+
+/**
+ * The peers' modules from ../shared/anchors (see its README): a passthrough GET with a
+ * 20-byte response body, each adding one response header.
+ */
+const ANCHORS = "../shared/anchors";
+const anchorStream: StreamShape = (host) => {
+  const once = () => {
+    const stream = host.newHttpStream();
+    stream.sendRequestHeaders(REQUEST, true);
+    stream.sendResponseHeaders(RESPONSE, false);
+    return () => {
+      stream.sendResponseBody("twenty bytes of body", true);
+      if (!stream.completed) throw new Error("the stream did not complete");
+    };
+  };
+  return { run: () => once()(), open: once };
+};
+const anchorFile = (name: string) => `${ANCHORS}/${name}`;
+const anchors: { name: string; subject: Subject; bytes?: number }[] = existsSync(ANCHORS)
+  ? [
+      { name: "floor (does nothing)", subject: single("floor", () => compileWat("floor-noop.wat", readFileSync(anchorFile("floor-noop.wat"), "utf8")), {}, anchorStream) },
+      { name: "header-append limit", subject: single("limit", () => compileWat("limit.wat", readFileSync(anchorFile("header-append-floor.wat"), "utf8")), {}, anchorStream) },
+      { name: "Rust SDK http_config", subject: single("rust", () => new Uint8Array(readFileSync(anchorFile("rust-sdk-0.2.2-http_config.wasm"))), { pluginConfig: "some-value" }, anchorStream), bytes: statSync(anchorFile("rust-sdk-0.2.2-http_config.wasm")).size },
+      {
+        name: "proxy-wasm-as header-append",
+        subject: single("header-append", () => "examples/header-append/build/release.wasm", { rootId: "header-append", pluginConfig: { "x-added": "some-value" } }, anchorStream),
+        bytes: statSync("examples/header-append/build/release.wasm").size,
+      },
+      { name: "proxy-runtime add_header", subject: single("proxy-runtime", () => new Uint8Array(readFileSync(anchorFile("proxy-runtime-add_header.wasm"))), { rootId: "add_header", pluginConfig: "some-value" }, anchorStream), bytes: statSync(anchorFile("proxy-runtime-add_header.wasm")).size },
+    ]
+  : [];
+
 const results: Record<string, unknown> = { quick, streamsForCost: COST_STREAMS, streamsForMemory: MEMORY_STREAMS };
 const lines: string[] = [];
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
@@ -319,6 +368,38 @@ for (const example of examples) {
     `${example.name}: SDK ${(sdk / 1000).toFixed(1)} µs, floor ${(floor / 1000).toFixed(1)} µs, empty module ${(none / 1000).toFixed(1)} µs` +
       ` → SDK/floor ${overhead.toFixed(2)}× (target ≤ ${COST_TARGET}×, ${overhead <= COST_TARGET ? "met" : "MISSED"}); floor/empty ${hostCost.toFixed(2)}× (the host calls' cost)`,
   );
+}
+
+lines.push("", `## Deterministic cost per stream (the cost meter: WebAssembly instructions and host calls, the same on every machine; mean of ${METER_STREAMS} streams after 100)`);
+if (anchors.length === 0) lines.push(`(the anchor modules are not in ${ANCHORS}: the peer comparison is skipped)`);
+else {
+  const metered = new Map<string, Metered>();
+  for (const anchor of anchors) metered.set(anchor.name, await meteredPerStream(anchor.subject));
+  lines.push("| module | instructions / stream | host calls / stream | module bytes |", "|---|---|---|---|");
+  for (const anchor of anchors) {
+    const m = metered.get(anchor.name)!;
+    results[`meter.${anchor.name}`] = m;
+    lines.push(`| ${anchor.name} | ${m.instructions.toFixed(0)} | ${m.hostCalls.toFixed(1)} | ${anchor.bytes?.toLocaleString("en") ?? "–"} |`);
+  }
+  const limit = metered.get("header-append limit")!.instructions;
+  const ours = metered.get("proxy-wasm-as header-append")!.instructions - limit;
+  const rust = metered.get("Rust SDK http_config")!.instructions - limit;
+  const share = ours / rust;
+  results["meter.headerAppendOverRust"] = share;
+  lines.push(`header-append above its limit ÷ the Rust SDK above the same limit: ${ours.toFixed(0)} / ${rust.toFixed(0)} = ${share.toFixed(2)} (target ≤ 0.6: ${share <= 0.6 ? "met" : "MISSED"})`);
+  const timed = await costs([anchors.find((a) => a.name === "proxy-wasm-as header-append")!.subject, anchors.find((a) => a.name === "Rust SDK http_config")!.subject]);
+  const timeRatio = timed.ratio(0, 1);
+  results["anchors.headerAppendOverRustTime"] = timeRatio;
+  lines.push(`mock host time, the same streams: header-append ${(timed.medians[0]! / 1000).toFixed(2)} µs, Rust ${(timed.medians[1]! / 1000).toFixed(2)} µs: ${timeRatio.toFixed(2)}× (target ≤ 1.00: ${timeRatio <= 1 ? "met" : "MISSED"})`);
+}
+lines.push("", "Each example against its own limit module (the floor: the host calls it must make, nothing else), cost meter:");
+for (const example of examples) {
+  const sdk = await meteredPerStream(example.sdk);
+  const floor = await meteredPerStream(example.floor);
+  const ratio = sdk.instructions / Math.max(floor.instructions, 1);
+  results[`meter.${example.name}`] = { sdk, floor, ratio };
+  const target = example.name === "header-authorization" || example.name === "basic-auth" ? ` (target ≤ 1.5×: ${ratio <= 1.5 ? "met" : "MISSED"})` : "";
+  lines.push(`${example.name}: ${sdk.instructions.toFixed(0)} instructions and ${sdk.hostCalls.toFixed(1)} host calls a stream; its limit ${floor.instructions.toFixed(0)} and ${floor.hostCalls.toFixed(1)}: ${ratio.toFixed(1)}×${target}`);
 }
 
 lines.push("", `## Linear memory after 1,000 and after ${MEMORY_STREAMS.toLocaleString("en")} streams`);

@@ -8,11 +8,13 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { compilePlugin, type MapReader } from "./abi/compiled-modules.js";
 import { ModuleLoadError, UNKNOWN_ABI } from "./abi/module.js";
-import { pagesWithin, type OffsetShift } from "./abi/memory-limit.js";
+import { pagesWithin } from "./abi/memory-limit.js";
+import type { OffsetMap } from "./abi/offset-map.js";
 import type { ImportedObjectDescriptor } from "./abi/imported-memory.js";
 import { hostFunctionTypes } from "./abi/signatures.js";
 import { coverageVariant } from "./abi/coverage-files.js";
 import type { PluginFailure } from "./diagnostics/failure.js";
+import type { CostReport } from "./cost.js";
 import { findSourceMapBeside, type SourceMapSource } from "./diagnostics/source-map.js";
 import { PeerType, type AbiVersion, LogLevel } from "./abi/types.js";
 import { invokePluginForeignFunction, type ForeignFunction } from "./foreign-functions.js";
@@ -73,18 +75,21 @@ export class Host {
    */
   static async load(source: ModuleSource, options: HostOptions = {}, process?: ProxyProcess): Promise<Host> {
     const settings = resolveSettings(options);
-    const { module, abiVersion, imported, instrumented, sourceMap, bytes, uninstrumentedReason, coverageBuilds, importedFunctions, offsetShift } = await compile(source, {
+    const { module, abiVersion, imported, instrumented, metered, sourceMap, bytes, uninstrumentedReason, coverageBuilds, importedFunctions, offsetMaps } = await compile(source, {
       instrument: settings.stepBudget !== undefined,
+      meterCost: settings.meterCost,
       maxMemoryPages: pagesWithin(settings.maxMemoryBytes),
     }, options.sourceMap);
+    if (settings.meterCost && !metered) throw new RangeError("meterCost needs the module's bytes (a path, URL or buffer), not a compiled WebAssembly.Module");
     // Without a process (MockEnvoy) the VM gets a private one: its own shared data, queues, stats.
     const vm = new PluginVm(settings, abiVersion, process);
     vm.instrumented = instrumented;
+    vm.metered = metered;
     vm.coverageBuilds = coverageBuilds;
     if (uninstrumentedReason !== undefined) {
       vm.logs.writeHost(LogLevel.Warn, `the step budget is off for this module: binaryen could not instrument it (${uninstrumentedReason}); a callback that never returns will hang`, 0);
     }
-    vm.useSourceMap(sourceMap, bytes, offsetShift);
+    vm.useSourceMap(sourceMap, bytes, offsetMaps);
     let instance: WebAssembly.Instance;
     try {
       // Synchronous: the module is compiled already, and the promise form waits a turn of the event loop.
@@ -315,6 +320,16 @@ export class Host {
     return this.vm.logs.dropped;
   }
 
+  /** What the plugin has cost so far, in all and by callback (HostOptions.meterCost; all zero without it). */
+  get cost(): CostReport {
+    return this.vm.costs.total;
+  }
+
+  /** Loaded with the cost meter (HostOptions.meterCost). */
+  get metered(): boolean {
+    return this.vm.metered;
+  }
+
   get memoryBytes(): number {
     return this.vm.memoryBytes;
   }
@@ -392,19 +407,20 @@ interface LoadedModule {
   abiVersion: AbiVersion;
   imported: ImportedObjectDescriptor[];
   instrumented: boolean;
+  metered: boolean;
   /** Where failure reports read source lines for what runs. */
   sourceMap: SourceMapSource | undefined;
   bytes?: Uint8Array;
   uninstrumentedReason?: string;
   coverageBuilds: string[];
-  offsetShift?: OffsetShift;
+  offsetMaps?: OffsetMap[];
   /** Undefined for a ready WebAssembly.Module: every host function is provided. */
   importedFunctions?: ReadonlySet<string>;
 }
 
 /** Bytes → checked, compiled (and instrumented) module, cached by content; a ready WebAssembly.Module is checked by import names only and runs as it is. */
-async function compile(source: ModuleSource, how: { instrument: boolean; maxMemoryPages: number }, mapOption: SourceMapSource | false | undefined): Promise<LoadedModule> {
-  if (source instanceof WebAssembly.Module) return { ...inspectCompiled(source), instrumented: false, sourceMap: mapOption || undefined, coverageBuilds: [] };
+async function compile(source: ModuleSource, how: { instrument: boolean; meterCost: boolean; maxMemoryPages: number }, mapOption: SourceMapSource | false | undefined): Promise<LoadedModule> {
+  if (source instanceof WebAssembly.Module) return { ...inspectCompiled(source), instrumented: false, metered: false, sourceMap: mapOption || undefined, coverageBuilds: [] };
   let bytes = await readSource(source);
   let map = mapOption === false ? undefined : (mapOption ?? (typeof source === "string" || source instanceof URL ? findSourceMapBeside(source, bytes) : undefined));
   // Under `pwas coverage` a listed build runs as its counting copy, with that copy's map.

@@ -8,6 +8,7 @@
 // handling; the actions the plugin deferred (continue, close, local reply — FIFO); and only
 // then Envoy's filter manager applies the returned status. Teardown (on_log → on_done →
 // on_delete) runs when the response's end of stream goes downstream or the stream resets.
+import { emptyCost, type CostReport } from "./cost.js";
 import { dataStatus, headersStatus, trailersStatus, type CallOutcome } from "./abi/callbacks.js";
 import { FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus } from "./abi/types.js";
 import { BodyBuffer } from "./buffers.js";
@@ -89,6 +90,8 @@ const GRPC_UNAVAILABLE = 14;
 
 export class HttpStream {
   readonly contextId: number;
+  /** What the plugin has cost on this stream, by callback (HostOptions.meterCost; all zero without it). */
+  readonly cost: CostReport;
   private readonly mode: FilterMode;
   private readonly filter: HttpFilterContext;
   private readonly callbacksForFilter: FilterCallbacks;
@@ -133,6 +136,7 @@ export class HttpStream {
     this.callbacksForFilter = this.makeFilterCallbacks();
     // A failed VM gives a stream an empty context that is never registered (Envoy: wasm == nullptr, id 0).
     this.contextId = this.mode === "plugin" ? vm.allocateContextId() : 0;
+    this.cost = this.mode === "plugin" ? vm.costs.of(this.contextId) : emptyCost();
     this.filter = new HttpFilterContext(vm, this.contextId, root, this.callbacksForFilter);
     if (this.mode === "plugin") vm.registerContext(this.filter);
   }

@@ -10,6 +10,8 @@ export { GrpcCall, GrpcStream, type GrpcStreamState } from "./grpc-call.js";
 export { MockUpstreams, type ClusterConfig, type ClusterOptions, type GrpcAnswer, type HttpAnswer } from "./mock-upstreams.js";
 export type { GrpcCallbacks, GrpcCalloutRequest, HttpCallbacks, HttpCalloutRequest, HttpCalloutResponse, UpstreamRequest, UpstreamStream, Upstreams } from "./callouts.js";
 export { PluginVm } from "./vm.js";
+export type { CallbackCost, CostReport } from "./cost.js";
+export { measureCost, type CostPerRun } from "./cost-check.js";
 export { measureMemoryGrowth, type MemoryGrowth, type MemoryGrowthOptions } from "./memory-check.js";
 export type { LogEntry } from "./logs.js";
 export { MetricsRegistry, StatsStore, type MetricSnapshot } from "./metrics.js";

@@ -81,6 +81,13 @@ export interface HostOptions {
    */
   stepBudget?: number | false;
   /**
+   * Count the WebAssembly instructions each callback executes and the host calls it makes,
+   * deterministically, in an instrumented copy of the module: `host.cost`, `stream.cost`,
+   * `connection.cost`. The same pass bounds the steps (stepBudget), in place of binaryen's.
+   * Default false (the copy runs somewhat slower).
+   */
+  meterCost?: boolean;
+  /**
    * The module's source map, for failure reports that name source lines: a path or URL of
    * the .map, its JSON text or the parsed object. Default: found beside a module loaded
    * from a file (its sourceMappingURL, else `<module>.map`); false for none.
@@ -107,6 +114,7 @@ export interface VmSettings {
   throwOnTrap: boolean;
   /** undefined: no step counting. */
   stepBudget: number | undefined;
+  meterCost: boolean;
 }
 
 export const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
@@ -154,6 +162,7 @@ export function resolveSettings(options: HostOptions = {}): VmSettings {
     onLog: options.onLog,
     throwOnTrap: options.throwOnTrap ?? true,
     stepBudget: stepBudget === false ? undefined : stepBudget,
+    meterCost: options.meterCost ?? false,
   };
 }
 

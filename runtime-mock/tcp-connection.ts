@@ -11,6 +11,7 @@
 // failure's fail-open / fail-closed handling; the actions the plugin deferred (continue,
 // close — FIFO); then, if the answer was Continue and the connection is still open, the
 // bytes go on to tcp_proxy (client → upstream) or to the client socket (upstream → client).
+import { emptyCost, type CostReport } from "./cost.js";
 import type { CallOutcome } from "./abi/callbacks.js";
 import { FilterStatus, PeerType } from "./abi/types.js";
 import { mergePropertyTrees } from "./options.js";
@@ -62,6 +63,8 @@ const toBytes = (chunk: string | Uint8Array) => (typeof chunk === "string" ? enc
 
 export class TcpConnection {
   readonly contextId: number;
+  /** What the plugin has cost on this connection, by callback (HostOptions.meterCost; all zero without it). */
+  readonly cost: CostReport;
   /** What Envoy made of proxy_on_new_connection when the connection was accepted. */
   readonly newConnectionStatus: FilterStatus;
   private readonly mode: FilterMode;
@@ -106,6 +109,7 @@ export class TcpConnection {
     this.tcp = new TcpCallbacks(vm);
     // A failed VM gives the connection an empty context that is never registered (Envoy: wasm == nullptr, id 0).
     this.contextId = this.mode === "plugin" ? vm.allocateContextId() : 0;
+    this.cost = this.mode === "plugin" ? vm.costs.of(this.contextId) : emptyCost();
     this.filter = new TcpFilterContext(vm, this.contextId, root, this.connectionCallbacks());
     if (this.mode === "plugin") vm.registerContext(this.filter);
     this.newConnectionStatus = vm.event(() => this.accept());

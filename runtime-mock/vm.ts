@@ -24,7 +24,10 @@ import { PluginTrapError } from "./diagnostics/trap-error.js";
 import { createHostImports } from "./abi/hostcalls/index.js";
 import type { ImportedObjectDescriptor } from "./abi/imported-memory.js";
 import { PluginMemory } from "./abi/memory.js";
-import { pagesWithin, type OffsetShift } from "./abi/memory-limit.js";
+import { pagesWithin } from "./abi/memory-limit.js";
+import { COST_GLOBAL, STEPS_GLOBAL } from "./abi/cost-meter.js";
+import { CostLedger } from "./cost.js";
+import type { OffsetMap } from "./abi/offset-map.js";
 import { WASI_FUNCTIONS, WASI_MODULES } from "./abi/signatures.js";
 import { LogLevel, WasmResult, type AbiVersion } from "./abi/types.js";
 import { Callouts, CalloutTokens, type Upstreams } from "./callouts.js";
@@ -108,6 +111,15 @@ export class PluginVm implements CallTarget {
   private sourceMap: PluginSourceMap | undefined | null = null;
   /** The module runs instrumented with the step counter (see abi/step-counter.ts). */
   instrumented = false;
+  /** The module runs instrumented with the cost meter (abi/cost-meter.ts), which also bounds its steps when a budget is set. */
+  metered = false;
+  /** Instructions and host calls per callback, when metered. */
+  readonly costs = new CostLedger();
+  private costCounter: WebAssembly.Global | undefined;
+  private hostCallCount = 0;
+  private costAtCall = 0n;
+  private hostCallsAtCall = 0;
+  private callbackInProgress = "";
   /** Coverage counters the module imports, by build id (see abi/coverage-files.ts). */
   coverageBuilds: readonly string[] = [];
   /** The last host function refused by the restricted-phase check (for error hints). */
@@ -138,6 +150,7 @@ export class PluginVm implements CallTarget {
   /** `only`: the functions the module imports (`module.name`); without it, every host function. */
   importObject(importedObjects: readonly ImportedObjectDescriptor[] = [], only?: ReadonlySet<string>): WebAssembly.Imports {
     const imports: WebAssembly.Imports = createHostImports(this, only);
+    if (this.metered) this.countHostCalls(imports);
     if (this.instrumented) {
       this.steps = createStepCounter();
       this.steps.left.value = this.settings.stepBudget ?? 0; // a wasm start function runs before any call: it gets a budget too
@@ -152,9 +165,27 @@ export class PluginVm implements CallTarget {
     return imports;
   }
 
+  /** Every host function counts one host call for the cost meter. */
+  private countHostCalls(imports: WebAssembly.Imports): void {
+    for (const module of Object.values(imports)) {
+      for (const [name, fn] of Object.entries(module)) {
+        if (typeof fn !== "function") continue;
+        module[name] = (...args: unknown[]) => {
+          this.hostCallCount++;
+          return (fn as (...a: unknown[]) => unknown)(...args);
+        };
+      }
+    }
+  }
+
   /** Takes the instance's exports, memory (first exported, else the imported one) and allocator (malloc first). */
   bind(instance: WebAssembly.Instance): void {
     this.exports = instance.exports as Record<string, unknown>;
+    if (this.metered) {
+      this.costCounter = this.exports[COST_GLOBAL] as WebAssembly.Global;
+      const left = this.exports[STEPS_GLOBAL] as WebAssembly.Global | undefined;
+      if (left) this.steps = { left, step: () => {} };
+    }
     const exported = Object.values(this.exports).find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
     const imported = Object.values(this.providedImports)
       .flatMap((m) => Object.values(m))
@@ -205,15 +236,15 @@ export class PluginVm implements CallTarget {
   }
 
   /** Where failure reports find source lines for the running module's bytes (both read only when a failure happens). */
-  useSourceMap(source: SourceMapSource | undefined, moduleBytes?: Uint8Array, offsetShift?: OffsetShift): void {
+  useSourceMap(source: SourceMapSource | undefined, moduleBytes?: Uint8Array, offsetMaps?: OffsetMap[]): void {
     this.sourceMapSource = source;
     this.sourceMap = null;
     this.moduleBytes = moduleBytes;
-    this.offsetShift = offsetShift;
+    this.offsetMaps = offsetMaps;
   }
 
   private moduleBytes: Uint8Array | undefined;
-  private offsetShift: OffsetShift | undefined;
+  private offsetMaps: OffsetMap[] | undefined;
 
   /** A trap is permanent: the first one is kept, logged like Envoy (error level), and the VM is never called again. */
   recordFailure(functionName: string, error: unknown): void {
@@ -240,7 +271,7 @@ export class PluginVm implements CallTarget {
       ...(this.criticalLog !== undefined ? { criticalLog: this.criticalLog } : {}),
       ...(sourceMap ? { sourceMap } : {}),
       ...(this.moduleBytes ? { layout: functionBodies(this.moduleBytes) satisfies ModuleLayout } : {}),
-      ...(this.offsetShift ? { offsetShift: this.offsetShift } : {}),
+      ...(this.offsetMaps ? { offsetMaps: this.offsetMaps } : {}),
       memory: { bytes: this.memoryBytes, maximum: this.settings.maxMemoryBytes },
     });
     this.failureInfo = failure;
@@ -317,6 +348,7 @@ export class PluginVm implements CallTarget {
 
   unregisterContext(context: HostContext): void {
     if (this.contexts.get(context.id) === context) this.contexts.delete(context.id);
+    this.costs.forget(context.id);
     // The VM (and its hold on the vm_id's shared data and queues) lives while a root context does.
     if (context.kind === "root" && !this.contexts.values().some((c) => c.kind === "root")) this.process.detachVm(this);
   }
@@ -349,12 +381,17 @@ export class PluginVm implements CallTarget {
    * `leaveCall` restores what was current. A stack, not a closure per call: this runs for
    * every callback of every stream.
    */
-  enterCall(contextId: number): void {
+  enterCall(contextId: number, callback = ""): void {
     this.savedCurrent.push(this.currentId);
     this.savedEffective.push(this.effectiveId);
     this.currentId = contextId;
     this.effectiveId = 0;
     if (this.callDepth++ === 0) {
+      if (this.costCounter) {
+        this.costAtCall = this.costCounter.value as bigint;
+        this.hostCallsAtCall = this.hostCallCount;
+        this.callbackInProgress = callback;
+      }
       // A new plugin call from the host: a fresh step budget, and room for the plugin's frames in a trap's stack.
       if (this.steps) this.steps.left.value = this.settings.stepBudget ?? 0;
       this.criticalLog = undefined;
@@ -364,7 +401,13 @@ export class PluginVm implements CallTarget {
   }
 
   leaveCall(): void {
-    if (--this.callDepth === 0) Error.stackTraceLimit = this.savedStackTraceLimit;
+    if (--this.callDepth === 0) {
+      Error.stackTraceLimit = this.savedStackTraceLimit;
+      if (this.costCounter) {
+        const instructions = Number((this.costCounter.value as bigint) - this.costAtCall);
+        this.costs.record(this.currentId ?? 0, this.callbackInProgress, instructions, this.hostCallCount - this.hostCallsAtCall);
+      }
+    }
     this.currentId = this.savedCurrent.pop();
     this.effectiveId = this.savedEffective.pop() ?? 0;
   }

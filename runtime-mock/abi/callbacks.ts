@@ -10,7 +10,7 @@ export interface CallTarget {
   readonly abiVersion: AbiVersion | undefined;
   exportedFunction(name: string): ((...args: number[]) => unknown) | undefined;
   /** Makes `contextId` current with no effective context; returns the restore function. */
-  enterCall(contextId: number): void;
+  enterCall(contextId: number, callback?: string): void;
   leaveCall(): void;
   /** Records a trap (or any exception) as the VM's failure. */
   recordFailure(functionName: string, error: unknown): void;
@@ -43,7 +43,7 @@ export function invokeExport(target: CallTarget, contextId: number, name: string
   if (target.failed) return VM_FAILED;
   const fn = target.exportedFunction(name);
   if (!fn) return MISSING;
-  target.enterCall(contextId);
+  target.enterCall(contextId, name);
   try {
     const result = fn(...args);
     const stopIteration = target.takeStopIteration();

@@ -6,7 +6,9 @@ import { importedObjects, type ImportedObjectDescriptor } from "./imported-memor
 import { BAD_BYTECODE, inspectModule, ModuleLoadError } from "./module.js";
 import { checkExports, checkImports } from "./signatures.js";
 import { COVERAGE_IMPORT_MODULE } from "./coverage-files.js";
-import { ENVOY_MAX_MEMORY_BYTES, limitMemory, pagesWithin, type OffsetShift } from "./memory-limit.js";
+import { ENVOY_MAX_MEMORY_BYTES, limitMemory, pagesWithin } from "./memory-limit.js";
+import type { OffsetMap } from "./offset-map.js";
+import { instrumentCost } from "./cost-meter.js";
 import { instrumentSteps } from "./step-counter.js";
 import type { AbiVersion } from "./types.js";
 import { functionNamesIn } from "../diagnostics/source-map.js";
@@ -17,10 +19,12 @@ export interface CompiledPlugin {
   imported: ImportedObjectDescriptor[];
   /** Compiled with the step counter (its import must be provided). */
   instrumented: boolean;
+  /** Compiled with the cost meter (abi/cost-meter.ts): its globals count instructions and, with a budget, steps. */
+  metered: boolean;
   /** The bytes that were compiled (the instrumented copy when instrumented), before the memory maximum was set: maps and reports refer to them. */
   bytes: Uint8Array;
-  /** How setting the memory maximum moved the code (frame offsets are read back through it). */
-  offsetShift?: OffsetShift;
+  /** How the rewrites after `bytes` moved the code, in order (frame offsets are read back through them). */
+  offsetMaps?: OffsetMap[];
   /** The instrumented module's own source map (JSON text), when it was instrumented with one. */
   instrumentedMap?: string;
   /** The functions it imports, `module.name`: a host links only those. */
@@ -41,6 +45,8 @@ export interface MapReader {
 
 export interface CompileOptions {
   instrument: boolean;
+  /** Count instructions (abi/cost-meter.ts); the same pass then bounds steps, instead of binaryen's. */
+  meterCost?: boolean;
   /** The engine's memory maximum, in pages: `memory.grow` past it returns -1. Default: Envoy's 1 GiB. */
   maxMemoryPages?: number;
   /** A counting copy from `pwas coverage`: its counter imports are allowed. */
@@ -55,7 +61,7 @@ const cache = new Map<string, Promise<CompiledPlugin>>();
 const maxPages = (options: CompileOptions): number => options.maxMemoryPages ?? pagesWithin(ENVOY_MAX_MEMORY_BYTES);
 const contentHash = (bytes: Uint8Array): string => createHash("sha1").update(bytes).digest("hex");
 const cacheKey = (bytes: Uint8Array, options: CompileOptions): string =>
-  `${contentHash(bytes)}/${maxPages(options)}/${options.instrument ? `steps:${options.map?.key ?? ""}` : "plain"}`;
+  `${contentHash(bytes)}/${maxPages(options)}/${options.meterCost ? `cost:${options.instrument}` : options.instrument ? `steps:${options.map?.key ?? ""}` : "plain"}`;
 
 /**
  * Drops cached compiled modules: every one, or the uninstrumented compile of `bytes`; the
@@ -94,13 +100,27 @@ async function compileUncached(bytes: Uint8Array, options: CompileOptions): Prom
   checkImports({ ...info, imports: info.imports.filter((i) => !counters.includes(i)) });
   checkExports(info);
   const imported = importedObjects(bytes);
-  const limited = limitMemory(bytes, maxPages(options));
-  const original = engineCompile(limited.bytes);
-  const plain: CompiledPlugin = { module: original, abiVersion: info.abiVersion, imported, instrumented: false, bytes, coverageBuilds: [...new Set(counters.map((i) => i.name))],
+  const base = {
+    abiVersion: info.abiVersion, imported, bytes, instrumented: false, metered: false, coverageBuilds: [...new Set(counters.map((i) => i.name))],
     importedFunctions: new Set(info.imports.filter((i) => i.kind === "function").map((i) => `${i.module}.${i.name}`)),
   };
-  if (limited.shift) plain.offsetShift = limited.shift;
-  if (!options.instrument) return plain;
+  // The engine's memory maximum goes on last, onto whatever copy runs.
+  const compileRewritten = (rewritten: Uint8Array, earlier: OffsetMap[]): Pick<CompiledPlugin, "module" | "offsetMaps"> => {
+    const limited = limitMemory(rewritten, maxPages(options));
+    const offsetMaps = limited.offsets ? [...earlier, limited.offsets] : earlier;
+    return { module: engineCompile(limited.bytes), ...(offsetMaps.length > 0 ? { offsetMaps } : {}) };
+  };
+  if (options.meterCost) {
+    let metered;
+    try {
+      metered = instrumentCost(bytes, { stepGuard: options.instrument });
+    } catch (error) {
+      throw new ModuleLoadError(BAD_BYTECODE, `The cost meter cannot read this module (${error instanceof Error ? error.message : String(error)}): load it without meterCost.`);
+    }
+    // Reports keep the original's coordinates (and its map): the offset map reads frames back.
+    return { ...base, metered: true, ...compileRewritten(metered.bytes, [metered.offsets]) };
+  }
+  if (!options.instrument) return { ...base, ...compileRewritten(bytes, []) };
   let mapText: string | undefined;
   let names: ReadonlyMap<number, string> = new Map();
   try {
@@ -110,18 +130,16 @@ async function compileUncached(bytes: Uint8Array, options: CompileOptions): Prom
     // An unreadable map costs the report its source lines (the host says so when it reads it), never the budget.
     mapText = undefined;
   }
+  let instrumented;
   try {
-    const instrumented = await instrumentSteps(bytes, mapText, names, info.imports.some((i) => i.kind === "function"));
-    const limitedCopy = limitMemory(instrumented.bytes, maxPages(options));
-    const compiled: CompiledPlugin = { ...plain, module: engineCompile(limitedCopy.bytes), instrumented: true, bytes: instrumented.bytes };
-    if (limitedCopy.shift) compiled.offsetShift = limitedCopy.shift;
-    else delete compiled.offsetShift;
-    if (instrumented.sourceMap !== undefined) compiled.instrumentedMap = instrumented.sourceMap;
-    return compiled;
+    instrumented = await instrumentSteps(bytes, mapText, names, info.imports.some((i) => i.kind === "function"));
   } catch (error) {
     // binaryen could not rewrite it (a feature it does not know): it runs as it is, and the host warns that nothing bounds it.
-    return { ...plain, uninstrumentedReason: error instanceof Error ? error.message.split("\n")[0]! : String(error) };
+    return { ...base, ...compileRewritten(bytes, []), uninstrumentedReason: error instanceof Error ? error.message.split("\n")[0]! : String(error) };
   }
+  const compiled: CompiledPlugin = { ...base, ...compileRewritten(instrumented.bytes, []), instrumented: true, bytes: instrumented.bytes };
+  if (instrumented.sourceMap !== undefined) compiled.instrumentedMap = instrumented.sourceMap;
+  return compiled;
 }
 
 function engineCompile(bytes: Uint8Array): WebAssembly.Module {

@@ -7,24 +7,16 @@
 // so that frame offsets can be read back in the original module's coordinates (which its
 // source map indexes).
 import { readSections } from "./module.js";
+import { OffsetMap } from "./offset-map.js";
 
 export const PAGE_BYTES = 65536;
 /** What Envoy's V8 allows a module: 1 GiB. */
 export const ENVOY_MAX_MEMORY_BYTES = 1024 * 1024 * 1024;
 
-/** Offsets at or after `from` in the original module are `by` bytes later in the rewritten one. */
-export interface OffsetShift {
-  from: number;
-  by: number;
-}
-
-/** A rewritten module's offset (as V8's frames give it) in the original module's coordinates. */
-export const originalOffset = (offset: number, shift: OffsetShift | undefined): number =>
-  shift !== undefined && offset >= shift.from + shift.by ? offset - shift.by : offset;
-
 export interface LimitedModule {
   bytes: Uint8Array;
-  shift?: OffsetShift;
+  /** How the code moved, when it did. */
+  offsets?: OffsetMap;
 }
 
 /** The module with every defined 32-bit memory's maximum at most `maxPages`; unchanged when already within it. */
@@ -63,7 +55,10 @@ export function limitMemory(bytes: Uint8Array, maxPages: number): LimitedModule 
   out.set(frame, memory.frameStart);
   out.set(bytes.subarray(memory.end), memory.frameStart + frame.length);
   const by = out.length - bytes.length;
-  return by === 0 ? { bytes: out } : { bytes: out, shift: { from: memory.end, by } };
+  if (by === 0) return { bytes: out };
+  const offsets = new OffsetMap();
+  offsets.add(memory.end + by, by);
+  return { bytes: out, offsets };
 }
 
 /** Page count of a byte limit (whole pages only: a partial page cannot be grown into). */

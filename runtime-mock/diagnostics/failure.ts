@@ -4,7 +4,7 @@
 // failing test points at the line to fix rather than at the host.
 import type { PluginSourceMap } from "./source-map.js";
 import { wasmFrames } from "./stack.js";
-import { originalOffset, type OffsetShift } from "../abi/memory-limit.js";
+import { originalOffset, type OffsetMap } from "../abi/offset-map.js";
 
 export type TrapKind =
   | "abort" // the plugin's abort/panic handler logged a message, then trapped
@@ -65,8 +65,8 @@ export interface FailureContext {
   sourceMap?: PluginSourceMap;
   /** Function bodies of the running module, for positions near unmapped instructions. */
   layout?: ModuleLayout;
-  /** Frame offsets of the compiled copy → the module's own (see abi/memory-limit.ts). */
-  offsetShift?: OffsetShift;
+  /** Frame offsets of the compiled copy → the module's own (abi/offset-map.ts). */
+  offsetMaps?: OffsetMap[];
   /** Linear memory now and the engine's maximum, in bytes: an allocator's trap at the maximum is "out of memory". */
   memory?: { bytes: number; maximum: number };
 }
@@ -120,7 +120,7 @@ export function buildFailure(error: unknown, context: FailureContext): PluginFai
     kind = "abort";
     detail = context.criticalLog.replace(/^abort: /, "");
   }
-  const frames = orderFrames(wasmFrames(error).map((f) => toPluginFrame(f.functionIndex, originalOffset(f.offset, context.offsetShift), f.name, context)));
+  const frames = orderFrames(wasmFrames(error).map((f) => toPluginFrame(f.functionIndex, originalOffset(f.offset, context.offsetMaps), f.name, context)));
   const memory = context.memory;
   if (kind === "unreachable" && memory && frames.some((f) => AS_ALLOCATOR.test(f.file ?? f.function))) {
     kind = "outOfMemory";

@@ -1,0 +1,33 @@
+// Cost checks for CI: the mean cost of a stream (or any scenario) over many runs, after a
+// warm-up, so a regression fails a test with a figure that does not depend on the machine.
+// A mean, because the SDK's collector runs every so many streams: one stream may pay for
+// the last few dozen.
+import type { Host } from "./host.js";
+
+export interface CostPerRun {
+  /** Mean WebAssembly instructions a run. */
+  instructions: number;
+  /** Mean host calls a run. */
+  hostCalls: number;
+  /** The most instructions one run took. */
+  maxInstructions: number;
+}
+
+/** Runs `scenario` `warmup` times (default 100), then `runs` times, and reports its cost per run. Needs a host loaded with `meterCost: true`. */
+export function measureCost(host: Host, runs: number, scenario: (host: Host, index: number) => void, options: { warmup?: number } = {}): CostPerRun {
+  const warmup = options.warmup ?? 100;
+  for (const [name, value] of [["runs", runs], ["warmup", warmup]] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  }
+  if (!host.metered) throw new Error("measureCost needs a host loaded with { meterCost: true }");
+  for (let i = 0; i < warmup; i++) scenario(host, i);
+  const start = { ...host.cost };
+  let maxInstructions = 0;
+  for (let i = 0; i < runs; i++) {
+    const before = host.cost.instructions;
+    scenario(host, warmup + i);
+    maxInstructions = Math.max(maxInstructions, host.cost.instructions - before);
+  }
+  const per = (n: number) => (runs === 0 ? 0 : n / runs);
+  return { instructions: per(host.cost.instructions - start.instructions), hostCalls: per(host.cost.hostCalls - start.hostCalls), maxInstructions };
+}
