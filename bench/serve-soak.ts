@@ -76,7 +76,9 @@ try {
   console.log(`\n## Soak: ${TOTAL} requests through pwas serve (the default chain), ${CONCURRENCY} concurrent clients, good and bad mixed`);
   console.log(`${(TOTAL / seconds).toFixed(0)} requests/s; outcomes: ${[...counts].sort().map(([k, v]) => `${k} ×${v}`).join(", ")}; still up and answering: yes`);
   console.log(`memory (RSS) every ${TOTAL / 10} requests: ${samples.map(mib).join(" → ")}; after ${IDLE_MS / 1000} s idle: ${mib(idle)}`);
-  console.log(`growth: ${mib(firstHalf)} in the first half, ${mib(secondHalf)} in the second: ${secondHalf <= Math.max(firstHalf, 4 * 1024 * 1024) ? "settles" : "STILL GROWING"}`);
+  const settles = secondHalf <= Math.max(firstHalf, 4 * 1024 * 1024);
+  console.log(`growth: ${mib(firstHalf)} in the first half, ${mib(secondHalf)} in the second: ${settles ? "settles" : "STILL GROWING"}`);
+  if (!settles) process.exitCode = 1;
 } finally {
   agent.destroy();
   served.process.kill("SIGINT");

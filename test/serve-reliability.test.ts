@@ -352,6 +352,19 @@ describe("pwas serve: plugins see Envoy's request", () => {
     assert.match(echoed.text, /"(?::authority|host)": ?"evil\.example"/, echoed.text);
   });
 
+  it("Envoy's request headers: host is the :authority, x-forwarded-proto the connection's, x-request-id added (a client's kept)", async () => {
+    const { port } = await started({ wasm: HEADER_APPEND, config: "{}" });
+    const echoed = JSON.parse((await get(port, "/echo", { "x-other": "1" })).body) as { headers: Record<string, string> };
+    assert.equal(echoed.headers["x-forwarded-proto"], "http");
+    assert.match(echoed.headers["x-request-id"] ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(echoed.headers.host, `127.0.0.1:${port}`);
+    const kept = JSON.parse((await get(port, "/echo", { "x-request-id": "mine-123" })).body) as { headers: Record<string, string> };
+    assert.equal(kept.headers["x-request-id"], "mine-123");
+    const absolute = await raw(port, "GET https://other.example/echo HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n");
+    assert.match(absolute.text, /"x-forwarded-proto": "http"/);
+    assert.match(absolute.text, /"host": "other\.example"/);
+  });
+
   it("dot segments are resolved before any filter (Istio's default BASE normalization), so basic-auth challenges /x/../productpage", async () => {
     const { port } = await started({ plugin: [DEV_CHAIN] });
     for (const target of ["/x/../productpage", "/x/%2e%2e/productpage", "/./productpage", "/a/b/../../productpage?x=../y"]) {

@@ -48,7 +48,8 @@ export function requestHeadersOf(request: IncomingMessage, fallbackAuthority: st
   map.add(":method", request.method ?? "GET");
   map.add(":scheme", scheme);
   addRaw(map, request.rawHeaders);
-  if (!map.has("x-forwarded-proto")) map.add("x-forwarded-proto", scheme);
+  // The connection's own scheme (this listener is plaintext), whatever an absolute target says.
+  if (!map.has("x-forwarded-proto")) map.add("x-forwarded-proto", "http");
   if (!map.has("x-request-id")) map.add("x-request-id", randomUUID());
   return { headers: map };
 }
