@@ -3,6 +3,7 @@
 import { streamFinished, streamOpened } from "./abi/collector";
 import { log } from "./log";
 import { BaseContext, HttpContext, PassThroughHttpContext, RootContext } from "./context";
+import { ContextTable } from "./context-table";
 
 /** Makes the root context of a plugin (AssemblyScript has no closures: pass a top-level function). */
 export type RootContextFactory = (contextId: u32) => RootContext;
@@ -14,7 +15,10 @@ class Registration {
 const registrations = new Array<Registration>();
 // Few roots per VM: a list. Many concurrent streams: a map.
 const roots = new Array<RootContext>();
-const streams = new Map<u32, HttpContext>();
+const streams = new ContextTable<HttpContext>();
+// Consecutive callbacks mostly concern the same stream: remember the last one found.
+let lastStreamId: u32 = 0;
+let lastStream: HttpContext | null = null;
 
 /** Registers the plugin's root context under `rootId` ("" = whatever root id the host sends, if it is the only one). */
 export function registerRootContext(factory: RootContextFactory, rootId: string = ""): void {
@@ -107,8 +111,15 @@ function addHttpContext(contextId: u32, root: RootContext): HttpContext {
   const context = created !== null ? created : new PassThroughHttpContext(contextId, root);
   streams.set(contextId, context);
   streamOpened();
+  // Its first callback comes next: found without a lookup.
+  lastStreamId = contextId;
+  lastStream = context;
   return context;
 }
+
+// Streams of one root follow each other: remember the root last asked for.
+let lastRootId: u32 = 0;
+let lastRoot: RootContext | null = null;
 
 function rootIndex(contextId: u32): i32 {
   for (let i = 0; i < roots.length; i++) {
@@ -118,20 +129,19 @@ function rootIndex(contextId: u32): i32 {
 }
 
 export function rootContext(contextId: u32): RootContext | null {
+  if (contextId == lastRootId && lastRoot !== null) return lastRoot;
   const index = rootIndex(contextId);
-  return index >= 0 ? roots[index] : null;
+  if (index < 0) return null;
+  const root = roots[index];
+  lastRootId = contextId;
+  lastRoot = root;
+  return root;
 }
-
-// Consecutive callbacks mostly concern the same stream: remember the last one found.
-let lastStreamId: u32 = 0;
-let lastStream: HttpContext | null = null;
 
 export function httpContext(contextId: u32): HttpContext | null {
   if (contextId == lastStreamId && lastStream !== null) return lastStream;
-  let found: HttpContext;
-  if (streams.has(contextId)) {
-    found = streams.get(contextId);
-  } else {
+  let found = streams.get(contextId);
+  if (found === null) {
     const others = otherStreams;
     if (others === null) return null;
     const root = others.claim(contextId);
@@ -180,13 +190,16 @@ export function forgetContext(contextId: u32): void {
     lastStreamId = 0;
     lastStream = null;
   }
-  if (streams.has(contextId)) {
-    streams.delete(contextId);
+  if (streams.delete(contextId)) {
     streamFinished();
     return;
   }
   const others = otherStreams;
   if (others !== null && others.forget(contextId)) return;
+  if (contextId == lastRootId) {
+    lastRootId = 0;
+    lastRoot = null;
+  }
   const index = rootIndex(contextId);
   if (index >= 0) roots.splice(index, 1);
 }

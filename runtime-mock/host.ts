@@ -325,6 +325,14 @@ export class Host {
     return this.vm.costs.total;
   }
 
+  /**
+   * Instructions per function since the host was loaded, most first (HostOptions.meterCost
+   * "byFunction"): where a plugin's cost goes, named from its source map or name section.
+   */
+  costByFunction(): { function: string; instructions: number }[] {
+    return this.vm.costByFunction();
+  }
+
   /** Loaded with the cost meter (HostOptions.meterCost). */
   get metered(): boolean {
     return this.vm.metered;
@@ -419,7 +427,7 @@ interface LoadedModule {
 }
 
 /** Bytes → checked, compiled (and instrumented) module, cached by content; a ready WebAssembly.Module is checked by import names only and runs as it is. */
-async function compile(source: ModuleSource, how: { instrument: boolean; meterCost: boolean; maxMemoryPages: number }, mapOption: SourceMapSource | false | undefined): Promise<LoadedModule> {
+async function compile(source: ModuleSource, how: { instrument: boolean; meterCost: boolean | "byFunction"; maxMemoryPages: number }, mapOption: SourceMapSource | false | undefined): Promise<LoadedModule> {
   if (source instanceof WebAssembly.Module) return { ...inspectCompiled(source), instrumented: false, metered: false, sourceMap: mapOption || undefined, coverageBuilds: [] };
   let bytes = await readSource(source);
   let map = mapOption === false ? undefined : (mapOption ?? (typeof source === "string" || source instanceof URL ? findSourceMapBeside(source, bytes) : undefined));

@@ -84,9 +84,10 @@ export interface HostOptions {
    * Count the WebAssembly instructions each callback executes and the host calls it makes,
    * deterministically, in an instrumented copy of the module: `host.cost`, `stream.cost`,
    * `connection.cost`. The same pass bounds the steps (stepBudget), in place of binaryen's.
-   * Default false (the copy runs somewhat slower).
+   * Default false (the copy runs somewhat slower). "byFunction" also counts per function,
+   * for `host.costByFunction()`: where the instructions go.
    */
-  meterCost?: boolean;
+  meterCost?: boolean | "byFunction";
   /**
    * The module's source map, for failure reports that name source lines: a path or URL of
    * the .map, its JSON text or the parsed object. Default: found beside a module loaded
@@ -114,7 +115,7 @@ export interface VmSettings {
   throwOnTrap: boolean;
   /** undefined: no step counting. */
   stepBudget: number | undefined;
-  meterCost: boolean;
+  meterCost: boolean | "byFunction";
 }
 
 export const DEFAULT_BUFFER_LIMIT = 1024 * 1024;

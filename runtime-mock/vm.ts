@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import { PluginCallbacks, describeFailure, invokeExport, wasCalled, type CallOutcome, type CallTarget } from "./abi/callbacks.js";
 import { createStepCounter, STEP_IMPORT, type StepCounter } from "./abi/step-counter.js";
 import { COVERAGE_IMPORT_MODULE, coverageImports } from "./abi/coverage-files.js";
-import { functionBodies } from "./abi/custom-sections.js";
+import { functionBodies, readFunctionNames } from "./abi/custom-sections.js";
 import { buildFailure, type ModuleLayout, type PluginFailure, type TrapKind } from "./diagnostics/failure.js";
 import { PluginSourceMap, type SourceMapSource } from "./diagnostics/source-map.js";
 import { PLUGIN_STACK_TRACE_LIMIT } from "./diagnostics/stack.js";
@@ -115,7 +115,8 @@ export class PluginVm implements CallTarget {
   metered = false;
   /** Instructions and host calls per callback, when metered. */
   readonly costs = new CostLedger();
-  private costCounter: WebAssembly.Global | undefined;
+  /** The cost counters: one in all, or one per function (meterCost "byFunction"). */
+  private costCounters: [functionIndex: number, counter: WebAssembly.Global][] = [];
   private hostCallCount = 0;
   private costAtCall = 0n;
   private hostCallsAtCall = 0;
@@ -165,6 +166,23 @@ export class PluginVm implements CallTarget {
     return imports;
   }
 
+  private instructionsSoFar(): bigint {
+    let total = 0n;
+    for (const [, counter] of this.costCounters) total += counter.value as bigint;
+    return total;
+  }
+
+  costByFunction(): { function: string; instructions: number }[] {
+    const exported = this.moduleBytes ? functionBodies(this.moduleBytes).exportNames : undefined;
+    const named = this.moduleBytes ? readFunctionNames(this.moduleBytes) : undefined;
+    const map = this.loadSourceMap();
+    return this.costCounters
+      .filter(([index]) => index >= 0)
+      .map(([index, counter]) => ({ function: map?.functionName(index) ?? named?.get(index) ?? exported?.get(index) ?? `wasm-function[${index}]`, instructions: Number(counter.value as bigint) }))
+      .filter((f) => f.instructions > 0)
+      .sort((a, b) => b.instructions - a.instructions);
+  }
+
   /** Every host function counts one host call for the cost meter. */
   private countHostCalls(imports: WebAssembly.Imports): void {
     for (const module of Object.values(imports)) {
@@ -182,7 +200,10 @@ export class PluginVm implements CallTarget {
   bind(instance: WebAssembly.Instance): void {
     this.exports = instance.exports as Record<string, unknown>;
     if (this.metered) {
-      this.costCounter = this.exports[COST_GLOBAL] as WebAssembly.Global;
+      for (const [name, value] of Object.entries(this.exports)) {
+        const match = /^pwas_cost(?:_(\d+))?$/.exec(name);
+        if (match && name.startsWith(COST_GLOBAL)) this.costCounters.push([match[1] === undefined ? -1 : Number(match[1]), value as WebAssembly.Global]);
+      }
       const left = this.exports[STEPS_GLOBAL] as WebAssembly.Global | undefined;
       if (left) this.steps = { left, step: () => {} };
     }
@@ -387,8 +408,8 @@ export class PluginVm implements CallTarget {
     this.currentId = contextId;
     this.effectiveId = 0;
     if (this.callDepth++ === 0) {
-      if (this.costCounter) {
-        this.costAtCall = this.costCounter.value as bigint;
+      if (this.metered) {
+        this.costAtCall = this.instructionsSoFar();
         this.hostCallsAtCall = this.hostCallCount;
         this.callbackInProgress = callback;
       }
@@ -403,8 +424,8 @@ export class PluginVm implements CallTarget {
   leaveCall(): void {
     if (--this.callDepth === 0) {
       Error.stackTraceLimit = this.savedStackTraceLimit;
-      if (this.costCounter) {
-        const instructions = Number((this.costCounter.value as bigint) - this.costAtCall);
+      if (this.metered) {
+        const instructions = Number(this.instructionsSoFar() - this.costAtCall);
         this.costs.record(this.currentId ?? 0, this.callbackInProgress, instructions, this.hostCallCount - this.hostCallsAtCall);
       }
     }

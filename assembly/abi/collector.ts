@@ -15,13 +15,17 @@ let enabled = true;
 let liveStreams: u32 = 0;
 let finishedSinceCollection: u32 = 0;
 let hostBytesSinceCollection: usize = 0;
+/** max(MIN_STREAMS_BETWEEN_COLLECTIONS, liveStreams), kept up to date so every callback's check is one comparison. */
+let streamBudget: u32 = MIN_STREAMS_BETWEEN_COLLECTIONS;
 
 export function streamOpened(): void {
   liveStreams++;
+  if (liveStreams > streamBudget) streamBudget = liveStreams;
 }
 
 export function streamFinished(): void {
   if (liveStreams > 0) liveStreams--;
+  streamBudget = max(MIN_STREAMS_BETWEEN_COLLECTIONS, liveStreams);
   finishedSinceCollection++;
 }
 
@@ -50,12 +54,15 @@ export function setCollectionEnabled(value: bool): void {
 }
 
 /** Called first thing in every exported callback, when no managed reference is on the stack. */
+// @ts-ignore: decorator (inlined into every callback: the common case is two comparisons)
+@inline
 export function collectIfDue(): void {
+  if (finishedSinceCollection >= streamBudget || hostBytesSinceCollection >= HOST_BYTES_BETWEEN_COLLECTIONS) collectNow();
+}
+
+function collectNow(): void {
   if (!enabled) return;
-  const streamBudget = max(MIN_STREAMS_BETWEEN_COLLECTIONS, liveStreams);
-  if (finishedSinceCollection >= streamBudget || hostBytesSinceCollection >= HOST_BYTES_BETWEEN_COLLECTIONS) {
-    __collect();
-    finishedSinceCollection = 0;
-    hostBytesSinceCollection = 0;
-  }
+  __collect();
+  finishedSinceCollection = 0;
+  hostBytesSinceCollection = 0;
 }

@@ -45,8 +45,8 @@ export interface MapReader {
 
 export interface CompileOptions {
   instrument: boolean;
-  /** Count instructions (abi/cost-meter.ts); the same pass then bounds steps, instead of binaryen's. */
-  meterCost?: boolean;
+  /** Count instructions (abi/cost-meter.ts), in all or per function; the same pass then bounds steps, instead of binaryen's. */
+  meterCost?: boolean | "byFunction";
   /** The engine's memory maximum, in pages: `memory.grow` past it returns -1. Default: Envoy's 1 GiB. */
   maxMemoryPages?: number;
   /** A counting copy from `pwas coverage`: its counter imports are allowed. */
@@ -61,7 +61,7 @@ const cache = new Map<string, Promise<CompiledPlugin>>();
 const maxPages = (options: CompileOptions): number => options.maxMemoryPages ?? pagesWithin(ENVOY_MAX_MEMORY_BYTES);
 const contentHash = (bytes: Uint8Array): string => createHash("sha1").update(bytes).digest("hex");
 const cacheKey = (bytes: Uint8Array, options: CompileOptions): string =>
-  `${contentHash(bytes)}/${maxPages(options)}/${options.meterCost ? `cost:${options.instrument}` : options.instrument ? `steps:${options.map?.key ?? ""}` : "plain"}`;
+  `${contentHash(bytes)}/${maxPages(options)}/${options.meterCost ? `cost:${options.meterCost}:${options.instrument}` : options.instrument ? `steps:${options.map?.key ?? ""}` : "plain"}`;
 
 /**
  * Drops cached compiled modules: every one, or the uninstrumented compile of `bytes`; the
@@ -113,7 +113,7 @@ async function compileUncached(bytes: Uint8Array, options: CompileOptions): Prom
   if (options.meterCost) {
     let metered;
     try {
-      metered = instrumentCost(bytes, { stepGuard: options.instrument });
+      metered = instrumentCost(bytes, { stepGuard: options.instrument, byFunction: options.meterCost === "byFunction" });
     } catch (error) {
       throw new ModuleLoadError(BAD_BYTECODE, `The cost meter cannot read this module (${error instanceof Error ? error.message : String(error)}): load it without meterCost.`);
     }

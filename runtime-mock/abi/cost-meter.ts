@@ -34,27 +34,48 @@ const SECTION = { import: 2, global: 6, export: 7, code: 10 } as const;
 const AFTER_GLOBAL = new Set([7, 8, 9, 12, 10, 11]);
 const AFTER_EXPORT = new Set([8, 9, 12, 10, 11]);
 
-export function instrumentCost(bytes: Uint8Array, options: { stepGuard: boolean }): MeteredModule {
+export interface CostMeterOptions {
+  /** Decrement `pwas_steps_left` at function entries and loop headers (the runaway guard). */
+  stepGuard: boolean;
+  /** One counter per function (`pwas_cost_<function index>`) instead of one in all: where the instructions go. */
+  byFunction?: boolean;
+}
+
+/** The export of function `index`'s counter in a byFunction copy. */
+export const functionCostGlobal = (index: number): string => `${COST_GLOBAL}_${index}`;
+
+export function instrumentCost(bytes: Uint8Array, options: CostMeterOptions): MeteredModule {
   const { sections, framingBroken } = readSections(bytes);
   if (framingBroken) throw new Malformed("the module's sections are damaged");
   const find = (id: number) => sections.find((s) => s.id === id);
   const importedGlobals = countImportedGlobals(bytes, find(SECTION.import));
   const globalSection = find(SECTION.global);
   const definedGlobals = globalSection ? new Cursor(bytes, globalSection.start).u32() : 0;
-  const cost = importedGlobals + definedGlobals;
-  const steps = cost + 1;
   const code = find(SECTION.code);
   if (!code) throw new Malformed("the module has no code section");
+  const functions = new Cursor(bytes, code.start).u32();
+  const importedFunctions = countImports(bytes, find(SECTION.import)).functions;
+  const costGlobals = options.byFunction ? functions : 1;
+  const firstCost = importedGlobals + definedGlobals;
+  const steps = firstCost + costGlobals;
 
   // New global and export sections: the old entries, then ours.
-  // The step budget starts full, so a start function (which runs before the host sets it) is bounded too.
-  const newGlobals = [0x7e, 0x01, 0x42, 0x00, 0x0b, ...(options.stepGuard ? [0x7f, 0x01, 0x41, ...sleb(0x7fffffff), 0x0b] : [])];
-  const globalsBody = appendEntries(bytes, globalSection, options.stepGuard ? 2 : 1, newGlobals);
-  const exportSection = find(SECTION.export);
-  const exported = [...exportEntry(COST_GLOBAL, cost), ...(options.stepGuard ? exportEntry(STEPS_GLOBAL, steps) : [])];
-  const exportsBody = appendEntries(bytes, exportSection, options.stepGuard ? 2 : 1, exported);
+  const newGlobals: number[] = [];
+  const exported: number[] = [];
+  for (let i = 0; i < costGlobals; i++) {
+    newGlobals.push(0x7e, 0x01, 0x42, 0x00, 0x0b);
+    exported.push(...exportEntry(options.byFunction ? functionCostGlobal(importedFunctions + i) : COST_GLOBAL, firstCost + i));
+  }
+  if (options.stepGuard) {
+    // The step budget starts full, so a start function (which runs before the host sets it) is bounded too.
+    newGlobals.push(0x7f, 0x01, 0x41, ...sleb(0x7fffffff), 0x0b);
+    exported.push(...exportEntry(STEPS_GLOBAL, steps));
+  }
+  const added = costGlobals + (options.stepGuard ? 1 : 0);
+  const globalsBody = appendEntries(bytes, globalSection, added, newGlobals);
+  const exportsBody = appendEntries(bytes, find(SECTION.export), added, exported);
 
-  const rewrite = rewriteCode(bytes, code.start, code.end, cost, options.stepGuard ? steps : undefined);
+  const rewrite = rewriteCode(bytes, code.start, code.end, (f) => (options.byFunction ? firstCost + f : firstCost), options.stepGuard ? steps : undefined);
 
   // Reassemble: every section as it was, except those three.
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
@@ -112,14 +133,22 @@ function appendEntries(bytes: Uint8Array, section: { start: number; end: number 
 }
 
 function countImportedGlobals(bytes: Uint8Array, section: { start: number; end: number } | undefined): number {
-  if (!section) return 0;
+  return countImports(bytes, section).globals;
+}
+
+function countImports(bytes: Uint8Array, section: { start: number; end: number } | undefined): { functions: number; globals: number } {
+  if (!section) return { functions: 0, globals: 0 };
   const c = new Cursor(bytes, section.start);
   let globals = 0;
+  let functions = 0;
   for (let n = c.u32(); n > 0; n--) {
     c.skip(c.u32());
     c.skip(c.u32());
     const kind = c.byte();
-    if (kind === 0) c.u32();
+    if (kind === 0) {
+      c.u32();
+      functions++;
+    }
     else if (kind === 1) {
       c.byte();
       c.limits();
@@ -133,7 +162,7 @@ function countImportedGlobals(bytes: Uint8Array, section: { start: number; end: 
       c.u32();
     } else throw new Malformed(`unknown import kind ${kind}`);
   }
-  return globals;
+  return { functions, globals };
 }
 
 interface CodeRewrite {
@@ -142,7 +171,7 @@ interface CodeRewrite {
   runs: [number, number][];
 }
 
-function rewriteCode(bytes: Uint8Array, start: number, end: number, cost: number, steps: number | undefined): CodeRewrite {
+function rewriteCode(bytes: Uint8Array, start: number, end: number, costOf: (definedFunction: number) => number, steps: number | undefined): CodeRewrite {
   const c = new Cursor(bytes, start);
   const functions = c.u32();
   const out = new Emitter();
@@ -151,6 +180,7 @@ function rewriteCode(bytes: Uint8Array, start: number, end: number, cost: number
   for (let f = 0; f < functions; f++) {
     const size = c.u32();
     const bodyEnd = c.pos + size;
+    const cost = costOf(f);
     const body = new Emitter();
     const runs: [number, number][] = [];
     // Locals, unchanged.

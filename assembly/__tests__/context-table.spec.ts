@@ -1,0 +1,57 @@
+// The registry's table of stream contexts: sequential ids, thousands open at once, a
+// long-lived stream among millions of short ones, deletions in any order.
+import { ContextTable } from "../context-table";
+
+class Item {
+  constructor(public id: u32) {}
+}
+
+describe("ContextTable", () => {
+  it("finds what was set and forgets what was deleted", () => {
+    const table = new ContextTable<Item>();
+    expect(table.get(1)).toBeNull();
+    table.set(1, new Item(1));
+    table.set(2, new Item(2));
+    expect(table.get(1)!.id).toBe(1);
+    expect(table.get(2)!.id).toBe(2);
+    expect(table.delete(1)).toBe(true);
+    expect(table.delete(1)).toBe(false);
+    expect(table.get(1)).toBeNull();
+    expect(table.get(2)!.id).toBe(2);
+    table.set(2, new Item(22));
+    expect(table.get(2)!.id).toBe(22);
+  });
+
+  it("keeps thousands open at once, and every one after deletions in another order", () => {
+    const table = new ContextTable<Item>();
+    for (let id: u32 = 1; id <= 3000; id++) table.set(id, new Item(id));
+    for (let id: u32 = 1; id <= 3000; id += 2) expect(table.delete(id)).toBe(true);
+    for (let id: u32 = 1; id <= 3000; id++) {
+      const found = table.get(id);
+      if (id % 2 == 1) expect(found).toBeNull();
+      else expect(found!.id).toBe(id);
+    }
+  });
+
+  it("a stream that stays open while many pass keeps being found, and so does each newcomer on its slot", () => {
+    const table = new ContextTable<Item>();
+    table.set(5, new Item(5));
+    for (let id: u32 = 6; id < 200_000; id++) {
+      table.set(id, new Item(id));
+      expect(table.get(id)!.id).toBe(id);
+      expect(table.delete(id)).toBe(true);
+    }
+    expect(table.get(5)!.id).toBe(5);
+  });
+
+  it("ids that collide on one slot form a run that survives deleting any of them", () => {
+    const table = new ContextTable<Item>();
+    const ids: u32[] = [3, 19, 35, 51, 4, 20];
+    for (let i = 0; i < ids.length; i++) table.set(ids[i], new Item(ids[i]));
+    expect(table.delete(19)).toBe(true);
+    expect(table.delete(3)).toBe(true);
+    const left: u32[] = [35, 51, 4, 20];
+    for (let i = 0; i < left.length; i++) expect(table.get(left[i])!.id).toBe(left[i]);
+    expect(table.get(19)).toBeNull();
+  });
+});

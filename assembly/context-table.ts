@@ -1,0 +1,79 @@
+// Stream contexts by id, for the registry. Envoy hands out context ids in sequence, so
+// `id & mask` is almost always a free slot among the streams open at once: an
+// open-addressing table with linear probing finds a stream without hashing, where
+// AssemblyScript's Map cost about 200 instructions a stream to hash, insert, find and
+// delete. Deletion shifts the entries after it back (no tombstones), so the table only
+// grows with the number of streams open at once, and a long-lived stream only lengthens
+// the probe of the ids that land on its slot.
+
+const INITIAL_SLOTS: i32 = 16;
+
+export class ContextTable<T> {
+  private ids: StaticArray<u32> = new StaticArray<u32>(INITIAL_SLOTS);
+  private items: StaticArray<T | null> = new StaticArray<T | null>(INITIAL_SLOTS);
+  private used: i32 = 0;
+
+  get(id: u32): T | null {
+    const slot = this.find(id);
+    return slot >= 0 ? unchecked(this.items[slot]) : null;
+  }
+
+  set(id: u32, item: T): void {
+    if (this.used * 2 >= this.ids.length) this.grow();
+    const mask = this.ids.length - 1;
+    let slot = <i32>id & mask;
+    for (let at = this.idAt(slot); at != 0 && at != id; at = this.idAt(slot)) slot = (slot + 1) & mask;
+    if (this.idAt(slot) == 0) this.used++;
+    unchecked((this.ids[slot] = id));
+    unchecked((this.items[slot] = item));
+  }
+
+  /** Forgets `id`; false when it was not there. */
+  delete(id: u32): bool {
+    let hole = this.find(id);
+    if (hole < 0) return false;
+    const mask = this.ids.length - 1;
+    // Move back each later entry of the probe run whose home slot is not between the hole and it.
+    for (let next = (hole + 1) & mask, at = this.idAt(next); at != 0; next = (next + 1) & mask, at = this.idAt(next)) {
+      const home = <i32>at & mask;
+      const movable = hole <= next ? home <= hole || home > next : home <= hole && home > next;
+      if (movable) {
+        unchecked((this.ids[hole] = at));
+        unchecked((this.items[hole] = unchecked(this.items[next])));
+        hole = next;
+      }
+    }
+    unchecked((this.ids[hole] = 0));
+    unchecked((this.items[hole] = null));
+    this.used--;
+    return true;
+  }
+
+  /** The slot of `id`, or -1. The table is never more than half full, so a probe meets an empty slot. */
+  private find(id: u32): i32 {
+    const mask = this.ids.length - 1;
+    for (let slot = <i32>id & mask; ; slot = (slot + 1) & mask) {
+      const at = this.idAt(slot);
+      if (at == id) return slot;
+      if (at == 0) return -1;
+    }
+    return -1;
+  }
+
+  // @ts-ignore: decorator
+  @inline private idAt(slot: i32): u32 {
+    return load<u32>(changetype<usize>(this.ids) + (<usize>slot << 2));
+  }
+
+  private grow(): void {
+    const ids = this.ids;
+    const items = this.items;
+    this.ids = new StaticArray<u32>(ids.length * 2);
+    this.items = new StaticArray<T | null>(ids.length * 2);
+    this.used = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = unchecked(ids[i]);
+      if (id != 0) this.set(id, unchecked(items[i])!);
+    }
+  }
+}
