@@ -1,6 +1,6 @@
 // as-pect runs the SDK's AssemblyScript unit tests (assembly/__tests__) against the mock
-// host: test modules get the real host functions (see test/support/aspect-host.mjs).
-import { createAspectHost } from "./test/support/aspect-host.mjs";
+// host: test modules get the real host functions (see aspect/host.mjs, proxy-wasm-as/aspect).
+import { createAspectHost } from "./aspect/host.mjs";
 
 export default {
   entries: ["assembly/__tests__/**/*.spec.ts"],

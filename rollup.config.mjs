@@ -1,5 +1,6 @@
 // Bundles the mock host (runtime-mock/) into dist/ as ESM with type declarations — the
-// package's main entry, `import { Host } from "proxy-wasm-as"` — and the pwas CLI
+// package's main entry, `import { Host } from "proxy-wasm-as"` — and as CommonJS
+// (dist/index.cjs) for `require("proxy-wasm-as")` and jest; the pwas CLI
 // (cli/) into dist/cli.js, the package's bin, and the coverage transform into
 // dist/coverage-transform.js (proxy-wasm-as/coverage-transform).
 import typescript from "@rollup/plugin-typescript";
@@ -12,6 +13,13 @@ export default [
     output: { dir: "dist", format: "es", sourcemap: true },
     external,
     plugins: [typescript({ tsconfig: "./tsconfig.build.json" })],
+  },
+  {
+    // The same entry for require() and jest, which cannot load ESM without flags.
+    input: "runtime-mock/index.ts",
+    output: { file: "dist/index.cjs", format: "cjs", sourcemap: true, exports: "named" },
+    external,
+    plugins: [typescript({ tsconfig: "./tsconfig.build.json", declaration: false, declarationMap: false, outDir: "dist" })],
   },
   {
     input: "cli/index.ts",

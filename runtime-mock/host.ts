@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { compilePlugin, type MapReader } from "./abi/compiled-modules.js";
+import { compilePlugin } from "./abi/compiled-modules.js";
 import { ModuleLoadError, UNKNOWN_ABI } from "./abi/module.js";
 import { pagesWithin } from "./abi/memory-limit.js";
 import type { OffsetMap } from "./abi/offset-map.js";
@@ -87,7 +87,7 @@ export class Host {
     vm.metered = metered;
     vm.coverageBuilds = coverageBuilds;
     if (uninstrumentedReason !== undefined) {
-      vm.logs.writeHost(LogLevel.Warn, `the step budget is off for this module: binaryen could not instrument it (${uninstrumentedReason}); a callback that never returns will hang`, 0);
+      vm.logs.writeHost(LogLevel.Warn, `the step budget is off for this module: the host could not instrument it (${uninstrumentedReason}); a callback that never returns will hang`, 0);
     }
     vm.useSourceMap(sourceMap, bytes, offsetMaps);
     let instance: WebAssembly.Instance;
@@ -437,26 +437,8 @@ async function compile(source: ModuleSource, how: { instrument: boolean; meterCo
     bytes = counting.bytes;
     map = mapOption === false ? undefined : findSourceMapBeside(counting.path, bytes);
   }
-  const compiled = await compilePlugin(bytes, { ...how, coverage: counting !== undefined, map: map === undefined ? undefined : mapReader(map) });
-  return { ...compiled, sourceMap: compiled.instrumented ? compiled.instrumentedMap : map };
-}
-
-/** A map's identity for the cache (a path by its mtime and size), and its text when needed. */
-function mapReader(map: SourceMapSource): MapReader {
-  if (typeof map === "object" && !(map instanceof URL)) {
-    const text = JSON.stringify(map);
-    return { key: createHash("sha1").update(text).digest("hex"), read: () => text };
-  }
-  if (typeof map === "string" && map.trimStart().startsWith("{")) return { key: createHash("sha1").update(map).digest("hex"), read: () => map };
-  const path = map instanceof URL || map.startsWith("file:") ? fileURLToPath(map) : map;
-  let key = path;
-  try {
-    const stat = statSync(path);
-    key = `${path}@${stat.mtimeMs}:${stat.size}`;
-  } catch {
-    // unreadable: read() throws, and the module is instrumented without its map (reports lose their lines, not the budget)
-  }
-  return { key, read: () => readFileSync(path, "utf8") };
+  const compiled = await compilePlugin(bytes, { ...how, coverage: counting !== undefined });
+  return { ...compiled, sourceMap: map };
 }
 
 async function readSource(source: string | URL | Uint8Array | ArrayBuffer): Promise<Uint8Array> {

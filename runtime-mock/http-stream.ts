@@ -70,8 +70,8 @@ export interface LocalResponse {
   /** The body sent (empty for gRPC trailers-only replies and HEAD requests). */
   body: Uint8Array;
   bodyText: string;
-  /** Headers as Envoy generated them, before any encoder callback. */
-  headers: [string, string][];
+  /** Headers as Envoy generated them, before any encoder callback (a copy: the same shape as `response.headers`). */
+  headers: HeaderMap;
   details: string;
   /** The gRPC status asked for (0..16), if any. */
   grpcStatus?: number;
@@ -537,7 +537,7 @@ export class HttpStream {
       status: reply.statusCode,
       body: built.body,
       bodyText: utf8.decode(built.body),
-      headers: built.headers.pairs(),
+      headers: new HeaderMap("responseHeaders", built.headers.pairs()),
       details: reply.details,
       generatedBy,
       ...(reply.grpcStatus !== undefined ? { grpcStatus: reply.grpcStatus } : {}),

@@ -24,7 +24,7 @@ export { ModuleLoadError } from "./abi/module.js";
 export { PluginTrapError } from "./diagnostics/trap-error.js";
 export type { PluginFailure, PluginFrame, TrapKind } from "./diagnostics/failure.js";
 export type { SourceMapSource } from "./diagnostics/source-map.js";
-export { DEFAULT_STEP_BUDGET } from "./abi/step-counter.js";
+export { DEFAULT_STEP_BUDGET } from "./abi/cost-meter.js";
 export { clearCompiledModuleCache } from "./abi/compiled-modules.js";
 // For embedders that instantiate modules themselves (as-pect): the counters of a `pwas coverage` build.
 export { COVERAGE_IMPORT_MODULE, coverageImports } from "./abi/coverage-files.js";

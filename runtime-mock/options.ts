@@ -5,7 +5,7 @@ import type { Upstreams } from "./callouts.js";
 import type { LogEntry, PluginIdentity } from "./logs.js";
 import { clusterMap, type ClusterConfig, type ClusterOptions } from "./mock-upstreams.js";
 import type { PropertyTree } from "./properties.js";
-import { DEFAULT_STEP_BUDGET } from "./abi/step-counter.js";
+import { DEFAULT_STEP_BUDGET } from "./abi/cost-meter.js";
 import { ENVOY_MAX_MEMORY_BYTES, PAGE_BYTES } from "./abi/memory-limit.js";
 import type { SourceMapSource } from "./diagnostics/source-map.js";
 import { VirtualClock } from "./scheduler.js";
@@ -77,13 +77,13 @@ export interface HostOptions {
   /**
    * Steps (function entries and loop iterations) one plugin call may take before it ends as
    * a trap of kind "runaway". Default 100,000,000; false runs the module uninstrumented
-   * (benchmarks, and modules binaryen cannot read).
+   * (benchmarks). The guard is written into a copy of the module (abi/cost-meter.ts).
    */
   stepBudget?: number | false;
   /**
    * Count the WebAssembly instructions each callback executes and the host calls it makes,
    * deterministically, in an instrumented copy of the module: `host.cost`, `stream.cost`,
-   * `connection.cost`. The same pass bounds the steps (stepBudget), in place of binaryen's.
+   * `connection.cost`. The same copy carries the step guard (stepBudget).
    * Default false (the copy runs somewhat slower). "byFunction" also counts per function,
    * for `host.costByFunction()`: where the instructions go.
    */

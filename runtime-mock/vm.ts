@@ -14,7 +14,6 @@
 // Until `bind`, host calls have no context (like Envoy during a wasm start function) and trap.
 import { randomBytes } from "node:crypto";
 import { PluginCallbacks, describeFailure, invokeExport, wasCalled, type CallOutcome, type CallTarget } from "./abi/callbacks.js";
-import { createStepCounter, STEP_IMPORT, type StepCounter } from "./abi/step-counter.js";
 import { COVERAGE_IMPORT_MODULE, coverageImports } from "./abi/coverage-files.js";
 import { functionBodies, readFunctionNames } from "./abi/custom-sections.js";
 import { buildFailure, type ModuleLayout, type PluginFailure, type TrapKind } from "./diagnostics/failure.js";
@@ -104,14 +103,14 @@ export class PluginVm implements CallTarget {
   private failureSurfaced = false;
   /** The plugin's last critical line in the current call: its abort or panic message, if it traps next. */
   private criticalLog: string | undefined;
-  /** The step counter of an instrumented module (see abi/step-counter.ts). */
-  private steps: StepCounter | undefined;
+  /** Steps left in the current call, in an instrumented module (abi/cost-meter.ts). */
+  private steps: WebAssembly.Global | undefined;
   private savedStackTraceLimit = 10;
   private sourceMapSource: SourceMapSource | undefined;
   private sourceMap: PluginSourceMap | undefined | null = null;
-  /** The module runs instrumented with the step counter (see abi/step-counter.ts). */
+  /** The module runs with the step guard (abi/cost-meter.ts). */
   instrumented = false;
-  /** The module runs instrumented with the cost meter (abi/cost-meter.ts), which also bounds its steps when a budget is set. */
+  /** The module runs with the cost meter (abi/cost-meter.ts). */
   metered = false;
   /** Instructions and host calls per callback, when metered. */
   readonly costs = new CostLedger();
@@ -152,11 +151,6 @@ export class PluginVm implements CallTarget {
   importObject(importedObjects: readonly ImportedObjectDescriptor[] = [], only?: ReadonlySet<string>): WebAssembly.Imports {
     const imports: WebAssembly.Imports = createHostImports(this, only);
     if (this.metered) this.countHostCalls(imports);
-    if (this.instrumented) {
-      this.steps = createStepCounter();
-      this.steps.left.value = this.settings.stepBudget ?? 0; // a wasm start function runs before any call: it gets a budget too
-      imports[STEP_IMPORT.module] = { ...imports[STEP_IMPORT.module], [STEP_IMPORT.name]: this.steps.step };
-    }
     if (this.coverageBuilds.length > 0) imports[COVERAGE_IMPORT_MODULE] = coverageImports(this.coverageBuilds);
     for (const imp of importedObjects) {
       const object = imp.kind === "memory" ? new WebAssembly.Memory(this.withinMemoryLimit(imp.descriptor)) : new WebAssembly.Table(imp.descriptor);
@@ -204,9 +198,10 @@ export class PluginVm implements CallTarget {
         const match = /^pwas_cost(?:_(\d+))?$/.exec(name);
         if (match && name.startsWith(COST_GLOBAL)) this.costCounters.push([match[1] === undefined ? -1 : Number(match[1]), value as WebAssembly.Global]);
       }
-      const left = this.exports[STEPS_GLOBAL] as WebAssembly.Global | undefined;
-      if (left) this.steps = { left, step: () => {} };
     }
+    // The step guard's counter (abi/cost-meter.ts); the host sets it before each call.
+    const left = this.exports[STEPS_GLOBAL];
+    if (left instanceof WebAssembly.Global) this.steps = left;
     const exported = Object.values(this.exports).find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
     const imported = Object.values(this.providedImports)
       .flatMap((m) => Object.values(m))
@@ -271,7 +266,7 @@ export class PluginVm implements CallTarget {
   recordFailure(functionName: string, error: unknown): void {
     let kind: TrapKind | undefined;
     let detail: string | undefined;
-    if (this.steps && this.steps.left.value < 0) {
+    if (this.steps && this.steps.value < 0) {
       kind = "runaway";
       detail = `ran past its budget of ${this.settings.stepBudget} steps (function entries and loop iterations) in one call: an endless loop? Raise HostOptions.stepBudget if the work is real.`;
     } else if (error instanceof Error && error.message.startsWith(RESTRICTED_CALLBACK)) {
@@ -414,7 +409,7 @@ export class PluginVm implements CallTarget {
         this.callbackInProgress = callback;
       }
       // A new plugin call from the host: a fresh step budget, and room for the plugin's frames in a trap's stack.
-      if (this.steps) this.steps.left.value = this.settings.stepBudget ?? 0;
+      if (this.steps) this.steps.value = this.settings.stepBudget ?? 0;
       this.criticalLog = undefined;
       this.savedStackTraceLimit = Error.stackTraceLimit;
       if (Error.stackTraceLimit < PLUGIN_STACK_TRACE_LIMIT) Error.stackTraceLimit = PLUGIN_STACK_TRACE_LIMIT;

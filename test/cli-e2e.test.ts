@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { checkoutTarball } from "./support/checkout-package.js";
 import { runPwas } from "./support/pwas-run.js";
@@ -17,6 +18,8 @@ import { registryUnreachable, runChild } from "./support/child-run.js";
 import { startRegistry, type RunningRegistry } from "./support/registry.js";
 
 const run = runChild;
+/** This checkout's TypeScript: the scaffold does not depend on it, an editor brings its own. */
+const REPO_TSC = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url));
 
 let registry: RunningRegistry;
 before(async () => {
@@ -39,6 +42,10 @@ test("init → npm install → npm test → package → push → wasmplugin → 
     return;
   }
   assert.equal(install.code, 0, install.output);
+
+  // The editor's type-check of the scaffold (its assembly/tsconfig.json) finds nothing in the SDK.
+  const typecheck = await run(process.execPath, [REPO_TSC, "-p", join(dir, "assembly"), "--noEmit"], dir);
+  assert.equal(typecheck.code, 0, `tsc -p assembly --noEmit on a fresh scaffold:\n${typecheck.output}`);
 
   const npmTest = await run("npm", ["test"], dir);
   assert.equal(npmTest.code, 0, npmTest.output);

@@ -3,14 +3,16 @@
 // it: cli-e2e.test.ts.)
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { renderTemplates, substitute } from "../cli/init/templates.js";
+import { runningPackageOrigin } from "../cli/init/sdk-dependency.js";
 import { runPwas, spawnPwas } from "./support/pwas-run.js";
 
 const tmp = () => mkdtemp(join(tmpdir(), "pwas-init-test-"));
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 /** init's staging directory: ".<name>.pwas-init-<pid>-<random>" next to the target. */
 const isStaging = (name: string) => name.startsWith(".") && name.includes(".pwas-init-");
 const EXPECTED_FILES = [".gitignore", "README.md", "asconfig.json", "assembly/index.ts", "assembly/tsconfig.json", "config.json", "package.json", "test/plugin.test.ts", "wasmplugin.yaml"];
@@ -30,7 +32,9 @@ describe("pwas init", () => {
     const dir = join(await tmp(), "hello-filter");
     const result = await runPwas(["init", dir]);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(await listFiles(dir), [...EXPECTED_FILES].sort());
+    // Run from this checkout, pwas packs this same checkout for the project (it is not published).
+    assert.match(result.stdout, /with proxy-wasm-as from proxy-wasm-as-\d+\.\d+\.\d+\.tgz \(packed from .* into vendor\/\): the checkout this pwas runs from \(--from takes another\)/);
+    assert.deepEqual(await listFiles(dir), [...EXPECTED_FILES, `vendor/proxy-wasm-as-${VERSION}.tgz`].sort());
     for (const file of EXPECTED_FILES) assert.doesNotMatch(await readFile(join(dir, file), "utf8"), /\{\{/, file);
     const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
     assert.equal(pkg.name, "hello-filter");
@@ -38,6 +42,7 @@ describe("pwas init", () => {
     assert.equal(pkg.scripts.build, "pwas build");
     assert.match(pkg.scripts.test, /node --import tsx --test/);
     assert.deepEqual(Object.keys(pkg.devDependencies).sort(), ["assemblyscript", "proxy-wasm-as", "tsx"]);
+    assert.equal(pkg.devDependencies["proxy-wasm-as"], `file:vendor/proxy-wasm-as-${VERSION}.tgz`);
     assert.equal(JSON.parse(await readFile(join(dir, "asconfig.json"), "utf8")).extends, "./node_modules/proxy-wasm-as/asconfig.json");
     assert.match(await readFile(join(dir, "assembly/index.ts"), "utf8"), /registerRootContext\(.*"hello-filter"\)/);
     assert.match(await readFile(join(dir, "test/plugin.test.ts"), "utf8"), /from "proxy-wasm-as"/);
@@ -93,11 +98,14 @@ describe("pwas init", () => {
 
   test("--install without npm on the PATH: exit 1, and the project stays created", async () => {
     const dir = join(await tmp(), "p");
+    // A tarball, so that no npm pack is needed before npm install is.
+    const tarball = join(dirname(dir), "proxy-wasm-as-0.0.1.tgz");
+    await writeFile(tarball, "not really a tarball");
     const path = process.env.PATH;
     process.env.PATH = join(dir, "no-bin-here");
     let result;
     try {
-      result = await runPwas(["init", dir, "--install"]);
+      result = await runPwas(["init", dir, "--install", "--from", tarball]);
     } finally {
       process.env.PATH = path;
     }
@@ -157,5 +165,21 @@ describe("templates", () => {
     const files = await renderTemplates({ packageName: "p", k8sName: "p", rootId: "r", sdkDependency: "^1", assemblyscriptVersion: "^0.27", tsxVersion: "^4" });
     assert.ok(files.every((f) => !/\{\{\w+\}\}/.test(f.contents)));
     assert.throws(() => substitute("{{nope}}", {}, "x.tmpl"), /template x\.tmpl uses \{\{nope\}\}/);
+  });
+});
+
+describe("where pwas init's default SDK comes from", () => {
+  test("a checkout packs itself; an install from a tarball packs its folder; the registry only when npm resolved it there", async () => {
+    const root = await tmp();
+    assert.equal(runningPackageOrigin(join(root, "proxy-wasm-as")), "checkout");
+    const installed = join(root, "project", "node_modules", "proxy-wasm-as");
+    await mkdir(installed, { recursive: true });
+    assert.equal(runningPackageOrigin(installed), "registry", "no lockfile to say otherwise");
+    const lock = (resolved: string) =>
+      writeFile(join(root, "project", "node_modules", ".package-lock.json"), JSON.stringify({ packages: { "node_modules/proxy-wasm-as": { version: "0.1.0", resolved } } }));
+    await lock("file:vendor/proxy-wasm-as-0.1.0.tgz");
+    assert.equal(runningPackageOrigin(installed), "tarball");
+    await lock("https://registry.npmjs.org/proxy-wasm-as/-/proxy-wasm-as-0.1.0.tgz");
+    assert.equal(runningPackageOrigin(installed), "registry");
   });
 });

@@ -136,7 +136,8 @@ describe("local replies (ABI.md §5.7)", () => {
     assert.equal(reply.details, "not_allowed_here");
     assert.equal(reply.generatedBy, "plugin");
     assert.equal(reply.grpcStatus, undefined);
-    assert.deepEqual(reply.headers, [[":status", "403"], ["x-reason", "r"], ["content-type", "application/json"], ["content-length", "6"]]);
+    assert.deepEqual(reply.headers.pairs(), [[":status", "403"], ["x-reason", "r"], ["content-type", "application/json"], ["content-length", "6"]]);
+    assert.equal(reply.headers.get("x-reason"), "r", "the same HeaderMap shape as stream.response.headers");
     assert.equal(stream.response.bodyText, "denied");
     assert.equal(stream.responseCodeDetails, "not_allowed_here");
     assert.equal(stream.request.headersForwarded, false);

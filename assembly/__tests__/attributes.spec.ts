@@ -4,7 +4,7 @@ import {
   attributes, FilterHeadersStatus, Header, HttpContext, lastResult, properties, PropertyEntry, PropertyValue, registerRootContext,
   RootContext, WasmResult,
 } from "..";
-import { mockHost, REQUEST } from "./support/host";
+import { mockHost, REQUEST } from "../testing/host";
 
 let sourceAddress: string | null = null;
 let sourcePort: i64 = 0;

@@ -5,8 +5,8 @@ import {
   grpcTrailingMetadata, Header, HttpCallResponse, HttpContext, lastResult, LogLevel, ProtoReader, ProtoWriter,
   registerRootContext, RootContext, WasmResult, WireType,
 } from "..";
-import { mockUpstream, STREAM_CLOSED, STREAM_HALF_CLOSED } from "./support/callouts";
-import { mockHost, REQUEST } from "./support/host";
+import { mockUpstream, STREAM_CLOSED, STREAM_HALF_CLOSED } from "../testing/callouts";
+import { mockHost, REQUEST } from "../testing/host";
 
 // What the contexts saw (AssemblyScript has no closures).
 let mode: string = "";

@@ -1,6 +1,6 @@
 // ConfigReader: typed reads of a JSON object configuration that keep the first problem.
 import { ConfigReader, Configuration, LogLevel, registerRootContext, RootContext } from "..";
-import { mockHost } from "./support/host";
+import { mockHost } from "../testing/host";
 
 const FIELDS = "name, retries, enabled";
 

@@ -1,7 +1,7 @@
 // Foreign functions both ways against the mock host (ABI.md §4.3, §5.14). The harness
 // registers "pwas_test.echo" (returns its arguments) and "pwas_test.fail" (ParseFailure).
 import { callForeignFunction, foreignFunctionArguments, lastResult, registerRootContext, RootContext, WasmResult } from "..";
-import { mockHost } from "./support/host";
+import { mockHost } from "../testing/host";
 
 let calledWith: u32 = 0;
 let argumentsSize: u32 = 0;

@@ -4,7 +4,7 @@ import {
   FilterDataStatus, FilterHeadersStatus, Header, HttpContext, lastResult, log, LogLevel, properties,
   registerRootContext, RootContext, WasmResult,
 } from "..";
-import { mockHost, REQUEST, RESPONSE } from "./support/host";
+import { mockHost, REQUEST, RESPONSE } from "../testing/host";
 
 // What the contexts saw, for the specs to check (AssemblyScript has no closures).
 let seenFirst: string | null = null;

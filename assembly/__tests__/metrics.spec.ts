@@ -1,7 +1,7 @@
 // Counters, gauges and histograms against the mock host (ABI.md §3.10, §5.12).
 import { Counter, FilterHeadersStatus, Gauge, Histogram, HttpContext, lastResult, MetricType, registerRootContext, RootContext, WasmResult } from "..";
 import { Header } from "../pairs";
-import { mockHost, REQUEST } from "./support/host";
+import { mockHost, REQUEST } from "../testing/host";
 
 // Top-level metric objects are fine: they are defined with the host on first use.
 const requests = new Counter("requests");

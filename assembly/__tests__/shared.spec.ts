@@ -4,7 +4,7 @@ import {
   FilterHeadersStatus, Header, HttpContext, lastResult, registerRootContext, RootContext, setEffectiveContext,
   sharedData, SharedQueue, WasmResult,
 } from "..";
-import { mockHost, REQUEST } from "./support/host";
+import { mockHost, REQUEST } from "../testing/host";
 
 // What the contexts saw (AssemblyScript has no closures).
 let mode: string = "";

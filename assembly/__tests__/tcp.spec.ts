@@ -5,7 +5,7 @@ import {
   FilterHeadersStatus, FilterStatus, Header, HttpContext, lastResult, PeerType, properties,
   registerRootContext, RootContext, TcpContext, WasmResult,
 } from "..";
-import { DOWNSTREAM, mockHost, REQUEST, UPSTREAM } from "./support/host";
+import { DOWNSTREAM, mockHost, REQUEST, UPSTREAM } from "../testing/host";
 
 // What the contexts saw (AssemblyScript has no closures).
 let events: Array<string> = [];

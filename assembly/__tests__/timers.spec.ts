@@ -3,8 +3,8 @@
 import {
   currentTimeMilliseconds, currentTimeNanoseconds, lastResult, registerRootContext, RootContext, WasmResult,
 } from "..";
-import { mockUpstream } from "./support/callouts";
-import { mockHost } from "./support/host";
+import { mockUpstream } from "../testing/callouts";
+import { mockHost } from "../testing/host";
 
 let periodMs: u32 = 0;
 let setResult: WasmResult = WasmResult.Ok;

@@ -1,7 +1,7 @@
 // A plugin that traps fails the spec that drove it, as in node tests: the helper that ran
 // the callback throws the host's failure report (the host has applied Envoy's behaviour).
 import { FilterHeadersStatus, Header, HttpContext, registerRootContext, RootContext } from "..";
-import { mockHost, REQUEST } from "./support/host";
+import { mockHost, REQUEST } from "../testing/host";
 
 class Root extends RootContext {
   createHttpContext(id: u32): HttpContext { return new OutOfRange(id, this); }

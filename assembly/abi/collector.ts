@@ -11,7 +11,7 @@
 const MIN_STREAMS_BETWEEN_COLLECTIONS: u32 = 64;
 const HOST_BYTES_BETWEEN_COLLECTIONS: usize = 1 << 20;
 
-let enabled = true;
+let enabled: bool = true;
 let liveStreams: u32 = 0;
 let finishedSinceCollection: u32 = 0;
 let hostBytesSinceCollection: usize = 0;
@@ -62,6 +62,7 @@ export function collectIfDue(): void {
 
 function collectNow(): void {
   if (!enabled) return;
+  // @ts-ignore: the runtime's collector, a builtin the editor's type definitions do not declare
   __collect();
   finishedSinceCollection = 0;
   hostBytesSinceCollection = 0;

@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .argument("<dir>", "directory to create (must not exist, or be empty)")
     .option("--name <name>", "npm package name (default: the directory name)")
     .option("--root-id <id>", "root id the plugin registers, the WasmPlugin's pluginName (default: the name)")
-    .option("--from <checkout|tarball>", "take proxy-wasm-as from a checkout (packed with npm pack) or a .tgz, into vendor/ (default: the npm registry)")
+    .option("--from <checkout|tarball>", "take proxy-wasm-as from a checkout (packed with npm pack) or a .tgz, into vendor/ (default: the package this pwas runs from: its checkout or tarball, else the npm registry)")
     .option("--force", "write into a non-empty directory (template files are overwritten, others kept)")
     .option("--install", "run npm install in the new project")
     .addHelpText("after", `
@@ -39,7 +39,7 @@ node_modules/proxy-wasm-as/asconfig.json), assembly/index.ts (adds a configured 
 header), test/plugin.test.ts (node:test + tsx, mock host), config.json, wasmplugin.yaml,
 README.md, .gitignore.
 
-Until proxy-wasm-as is published, use --from:
+Run from a checkout or a tarball's install, pwas packs that same package into vendor/; or choose with --from:
   pwas init hello-filter --from /path/to/proxy-wasm-as      (a checkout with dist/ built)
   pwas init hello-filter --from proxy-wasm-as-0.1.0.tgz     (npm pack output)
   cd hello-filter && npm install && npm test
@@ -119,6 +119,6 @@ function npm(args: string[], cwd: string): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn("npm", args, { cwd, stdio: ["ignore", "inherit", "inherit"], env: npmChildEnv() });
     child.on("error", (error) => reject(new CliError(`cannot run npm: ${error.message}`, ExitCode.Failure, "Install Node.js with npm, or run npm install yourself.")));
-    child.on("exit", (code) => (code === 0 ? resolvePromise() : reject(new CliError(`npm ${args[0]} failed (exit ${code}) in ${cwd}`, ExitCode.Failure, "The project was created; fix the npm problem above and run npm install there."))));
+    child.on("exit", (code) => (code === 0 ? resolvePromise() : reject(new CliError(`npm ${args[0]} failed (exit ${code}) in ${cwd}`, ExitCode.Failure, "The project was created; fix the npm problem above and run npm install there. If npm could not find proxy-wasm-as (it is not published yet), create the project with --from <checkout or .tgz>."))));
   });
 }

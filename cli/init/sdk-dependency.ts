@@ -1,7 +1,9 @@
-// Where a new project gets proxy-wasm-as from. The default is the npm registry; --from
-// takes a tarball (copied into vendor/) or a checkout (packed into vendor/ with
-// `npm pack`), so the project installs the same SDK on every machine, offline of this
-// checkout. The dependency is then "file:vendor/<tarball>".
+// Where a new project gets proxy-wasm-as from. --from takes a tarball (copied into
+// vendor/) or a checkout (packed into vendor/ with `npm pack`), so the project installs
+// the same SDK on every machine, offline of this checkout; the dependency is then
+// "file:vendor/<tarball>". Without --from, the project gets the package pwas runs from:
+// packed from its checkout, or from its installed folder when that came from a tarball,
+// and from the npm registry only when that is where it came from.
 import { execFile } from "node:child_process";
 import { npmChildEnv } from "../child-env.js";
 import { copyFile, mkdir, readFile } from "node:fs/promises";
@@ -9,7 +11,8 @@ import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { CliError, ExitCode } from "../errors.js";
 import { pathKind } from "../oci/atomic-fs.js";
-import { PACKAGE_NAME } from "../package-root.js";
+import { readFileSync } from "node:fs";
+import { PACKAGE_NAME, packageInfo } from "../package-root.js";
 
 const run = promisify(execFile);
 export const VENDOR_DIR = "vendor";
@@ -22,8 +25,13 @@ export interface SdkDependency {
 }
 
 /** Puts the SDK into `<stagingDir>/vendor` when --from is given; returns the dependency spec. */
-export async function prepareSdkDependency(from: string | undefined, stagingDir: string, version: string): Promise<SdkDependency> {
-  if (from === undefined) return { spec: `^${version}`, description: `${PACKAGE_NAME}@^${version} from the npm registry` };
+export async function prepareSdkDependency(from: string | undefined, stagingDir: string, version: string, running = packageInfo().root): Promise<SdkDependency> {
+  if (from === undefined) {
+    const origin = runningPackageOrigin(running);
+    if (origin === "registry") return { spec: `^${version}`, description: `${PACKAGE_NAME}@^${version} from the npm registry (where this pwas came from; --from takes a checkout or tarball instead)` };
+    const packed = await prepareSdkDependency(running, stagingDir, version);
+    return { ...packed, description: `${packed.description}: the ${origin} this pwas runs from (--from takes another)` };
+  }
   const kind = await pathKind(from);
   if (kind === "missing") throw new CliError(`--from ${from}: no such file or directory`, ExitCode.Usage, "Give a proxy-wasm-as checkout or a tarball made by `npm pack` in it.");
   const vendor = join(stagingDir, VENDOR_DIR);
@@ -41,7 +49,8 @@ export async function prepareSdkDependency(from: string | undefined, stagingDir:
     // --ignore-scripts: packing must not rebuild (and so write into) someone else's checkout.
     ({ stdout } = await run("npm", ["pack", from, "--ignore-scripts", "--json", "--pack-destination", vendor], { cwd: stagingDir, maxBuffer: 16 * 1024 * 1024, env: npmChildEnv() }));
   } catch (error) {
-    const detail = ((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split("\n").pop();
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new CliError(`cannot run npm to pack ${from}`, ExitCode.Failure, "Install Node.js with npm, or pass --from with a tarball made by `npm pack`.");
+    const detail = ((error as { stderr?: string }).stderr || (error as Error).message).trim().split("\n").pop();
     throw new CliError(`npm pack ${from} failed: ${detail}`, ExitCode.Failure, "Check that npm is installed and that the directory is a proxy-wasm-as checkout.");
   }
   const packed = (JSON.parse(stdout) as { filename: string }[])[0];
@@ -64,4 +73,23 @@ async function checkCheckout(dir: string): Promise<void> {
       throw new CliError(`--from ${dir} has no ${file}: the mock host and pwas are not built there`, ExitCode.Usage, `Run \`npm run build:host\` in ${dir} first.`);
     }
   }
+}
+
+/**
+ * Where the running package came from: a checkout (not under node_modules), or, once
+ * installed, what npm's hidden lockfile says it was resolved from (a tarball or folder:
+ * "file:…"; the registry: a URL).
+ */
+export function runningPackageOrigin(root: string): "checkout" | "tarball" | "registry" {
+  const at = root.lastIndexOf("/node_modules/");
+  if (at < 0) return "checkout";
+  const modules = root.slice(0, at + "/node_modules".length);
+  try {
+    const lock = JSON.parse(readFileSync(join(modules, ".package-lock.json"), "utf8")) as { packages?: Record<string, { resolved?: string; link?: boolean }> };
+    const entry = lock.packages?.[`node_modules/${root.slice(at + "/node_modules/".length)}`];
+    if (entry?.link || entry?.resolved?.startsWith("file:") || (entry?.resolved !== undefined && !/^https?:/.test(entry.resolved))) return "tarball";
+  } catch {
+    // No hidden lockfile: assume the registry, the ordinary way to get a package.
+  }
+  return "registry";
 }

@@ -9,15 +9,13 @@ import { COVERAGE_IMPORT_MODULE } from "./coverage-files.js";
 import { ENVOY_MAX_MEMORY_BYTES, limitMemory, pagesWithin } from "./memory-limit.js";
 import type { OffsetMap } from "./offset-map.js";
 import { instrumentCost } from "./cost-meter.js";
-import { instrumentSteps } from "./step-counter.js";
 import type { AbiVersion } from "./types.js";
-import { functionNamesIn } from "../diagnostics/source-map.js";
 
 export interface CompiledPlugin {
   module: WebAssembly.Module;
   abiVersion: AbiVersion;
   imported: ImportedObjectDescriptor[];
-  /** Compiled with the step counter (its import must be provided). */
+  /** Compiled with the step guard (abi/cost-meter.ts): its `pwas_steps_left` bounds each call. */
   instrumented: boolean;
   /** Compiled with the cost meter (abi/cost-meter.ts): its globals count instructions and, with a budget, steps. */
   metered: boolean;
@@ -25,8 +23,6 @@ export interface CompiledPlugin {
   bytes: Uint8Array;
   /** How the rewrites after `bytes` moved the code, in order (frame offsets are read back through them). */
   offsetMaps?: OffsetMap[];
-  /** The instrumented module's own source map (JSON text), when it was instrumented with one. */
-  instrumentedMap?: string;
   /** The functions it imports, `module.name`: a host links only those. */
   importedFunctions: ReadonlySet<string>;
   /** Build ids of the coverage counters it imports (a `pwas coverage` build; see coverage-files.ts). */
@@ -35,23 +31,14 @@ export interface CompiledPlugin {
   uninstrumentedReason?: string;
 }
 
-/** The original module's source map, read only when the module must be instrumented. */
-export interface MapReader {
-  /** Identifies the map's content (a path with its mtime, or a hash of inline text). */
-  key: string;
-  /** The map's JSON text. */
-  read(): string;
-}
-
 export interface CompileOptions {
   instrument: boolean;
-  /** Count instructions (abi/cost-meter.ts), in all or per function; the same pass then bounds steps, instead of binaryen's. */
+  /** Count instructions (abi/cost-meter.ts), in all or per function. */
   meterCost?: boolean | "byFunction";
   /** The engine's memory maximum, in pages: `memory.grow` past it returns -1. Default: Envoy's 1 GiB. */
   maxMemoryPages?: number;
   /** A counting copy from `pwas coverage`: its counter imports are allowed. */
   coverage?: boolean;
-  map?: MapReader | undefined;
 }
 
 /** How many compiled modules stay cached: enough for a suite's fixtures, bounded for generated ones. */
@@ -61,7 +48,7 @@ const cache = new Map<string, Promise<CompiledPlugin>>();
 const maxPages = (options: CompileOptions): number => options.maxMemoryPages ?? pagesWithin(ENVOY_MAX_MEMORY_BYTES);
 const contentHash = (bytes: Uint8Array): string => createHash("sha1").update(bytes).digest("hex");
 const cacheKey = (bytes: Uint8Array, options: CompileOptions): string =>
-  `${contentHash(bytes)}/${maxPages(options)}/${options.meterCost ? `cost:${options.meterCost}:${options.instrument}` : options.instrument ? `steps:${options.map?.key ?? ""}` : "plain"}`;
+  `${contentHash(bytes)}/${maxPages(options)}/${options.meterCost ? `cost:${options.meterCost}:${options.instrument}` : options.instrument ? "steps" : "plain"}`;
 
 /**
  * Drops cached compiled modules: every one, or the uninstrumented compile of `bytes`; the
@@ -75,7 +62,7 @@ export function clearCompiledModuleCache(bytes?: Uint8Array): void {
 
 /**
  * Checks the bytes as Envoy would (throwing ModuleLoadError), then compiles them, with the
- * step counter when `instrument` is set; the original's map is carried through the rewrite.
+ * step guard when `instrument` is set (and the cost meter when asked).
  */
 export function compilePlugin(bytes: Uint8Array, options: CompileOptions): Promise<CompiledPlugin> {
   const key = cacheKey(bytes, options);
@@ -110,36 +97,18 @@ async function compileUncached(bytes: Uint8Array, options: CompileOptions): Prom
     const offsetMaps = limited.offsets ? [...earlier, limited.offsets] : earlier;
     return { module: engineCompile(limited.bytes), ...(offsetMaps.length > 0 ? { offsetMaps } : {}) };
   };
-  if (options.meterCost) {
-    let metered;
-    try {
-      metered = instrumentCost(bytes, { stepGuard: options.instrument, byFunction: options.meterCost === "byFunction" });
-    } catch (error) {
-      throw new ModuleLoadError(BAD_BYTECODE, `The cost meter cannot read this module (${error instanceof Error ? error.message : String(error)}): load it without meterCost.`);
-    }
-    // Reports keep the original's coordinates (and its map): the offset map reads frames back.
-    return { ...base, metered: true, ...compileRewritten(metered.bytes, [metered.offsets]) };
-  }
-  if (!options.instrument) return { ...base, ...compileRewritten(bytes, []) };
-  let mapText: string | undefined;
-  let names: ReadonlyMap<number, string> = new Map();
+  if (!options.meterCost && !options.instrument) return { ...base, ...compileRewritten(bytes, []) };
+  let rewritten;
   try {
-    mapText = options.map?.read();
-    if (mapText !== undefined) names = functionNamesIn(JSON.parse(mapText) as object);
-  } catch {
-    // An unreadable map costs the report its source lines (the host says so when it reads it), never the budget.
-    mapText = undefined;
-  }
-  let instrumented;
-  try {
-    instrumented = await instrumentSteps(bytes, mapText, names, info.imports.some((i) => i.kind === "function"));
+    rewritten = instrumentCost(bytes, { stepGuard: options.instrument, count: options.meterCost !== undefined && options.meterCost !== false, byFunction: options.meterCost === "byFunction" });
   } catch (error) {
-    // binaryen could not rewrite it (a feature it does not know): it runs as it is, and the host warns that nothing bounds it.
-    return { ...base, ...compileRewritten(bytes, []), uninstrumentedReason: error instanceof Error ? error.message.split("\n")[0]! : String(error) };
+    const reason = error instanceof Error ? error.message : String(error);
+    if (options.meterCost) throw new ModuleLoadError(BAD_BYTECODE, `The cost meter cannot read this module (${reason}): load it without meterCost.`);
+    // An instruction the rewrite does not know (a newer proposal): the module runs as it is, and the host warns that nothing bounds it.
+    return { ...base, ...compileRewritten(bytes, []), uninstrumentedReason: reason };
   }
-  const compiled: CompiledPlugin = { ...base, ...compileRewritten(instrumented.bytes, []), instrumented: true, bytes: instrumented.bytes };
-  if (instrumented.sourceMap !== undefined) compiled.instrumentedMap = instrumented.sourceMap;
-  return compiled;
+  // Reports keep the original's coordinates (and its map): the offset map reads frames back.
+  return { ...base, instrumented: options.instrument, metered: Boolean(options.meterCost), ...compileRewritten(rewritten.bytes, [rewritten.offsets]) };
 }
 
 function engineCompile(bytes: Uint8Array): WebAssembly.Module {

@@ -1,5 +1,6 @@
-// The cost meter's instrumentation (HostOptions.meterCost): a copy of the module that counts
-// the WebAssembly instructions it executes, the same number on every machine.
+// The instrumented copy of a module the host runs: it bounds a plugin's steps (the
+// runaway guard of HostOptions.stepBudget) and, for the cost meter (HostOptions.meterCost),
+// counts the WebAssembly instructions it executes, the same number on every machine.
 //
 // The code is cut into straight-line runs: a run ends at each instruction that can change
 // where execution goes next (block, loop, if, else, end, br, br_if, br_table, return,
@@ -8,9 +9,9 @@
 // once per iteration, an if's arm only when taken. A call counts as one instruction of its
 // run; the callee counts its own.
 //
-// The same pass guards against runaways in place of the step counter: at each function
-// entry and loop header it decrements an exported i32 `pwas_steps_left` and traps below
-// zero. Its own instructions are not counted.
+// The runaway guard: at each function entry and loop header it decrements an exported i32
+// `pwas_steps_left` and traps below zero (the host sets it before each call, and reads a
+// trap with it below zero as a runaway). Its own instructions are not counted.
 //
 // Nothing else changes: no function or global index moves (the two globals come last), so
 // names and source maps stay valid, and an OffsetMap reads frame offsets back.
@@ -34,9 +35,14 @@ const SECTION = { import: 2, global: 6, export: 7, code: 10 } as const;
 const AFTER_GLOBAL = new Set([7, 8, 9, 12, 10, 11]);
 const AFTER_EXPORT = new Set([8, 9, 12, 10, 11]);
 
+/** Steps (function entries and loop iterations) one plugin call may take by default: far past any real callback, a fraction of a second. */
+export const DEFAULT_STEP_BUDGET = 100_000_000;
+
 export interface CostMeterOptions {
   /** Decrement `pwas_steps_left` at function entries and loop headers (the runaway guard). */
   stepGuard: boolean;
+  /** Count instructions (default true); false gives a copy with the step guard only. */
+  count?: boolean;
   /** One counter per function (`pwas_cost_<function index>`) instead of one in all: where the instructions go. */
   byFunction?: boolean;
 }
@@ -55,7 +61,8 @@ export function instrumentCost(bytes: Uint8Array, options: CostMeterOptions): Me
   if (!code) throw new Malformed("the module has no code section");
   const functions = new Cursor(bytes, code.start).u32();
   const importedFunctions = countImports(bytes, find(SECTION.import)).functions;
-  const costGlobals = options.byFunction ? functions : 1;
+  const counting = options.count ?? true;
+  const costGlobals = !counting ? 0 : options.byFunction ? functions : 1;
   const firstCost = importedGlobals + definedGlobals;
   const steps = firstCost + costGlobals;
 
@@ -75,7 +82,7 @@ export function instrumentCost(bytes: Uint8Array, options: CostMeterOptions): Me
   const globalsBody = appendEntries(bytes, globalSection, added, newGlobals);
   const exportsBody = appendEntries(bytes, find(SECTION.export), added, exported);
 
-  const rewrite = rewriteCode(bytes, code.start, code.end, (f) => (options.byFunction ? firstCost + f : firstCost), options.stepGuard ? steps : undefined);
+  const rewrite = rewriteCode(bytes, code.start, code.end, counting ? (f) => (options.byFunction ? firstCost + f : firstCost) : undefined, options.stepGuard ? steps : undefined);
 
   // Reassemble: every section as it was, except those three.
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
@@ -171,7 +178,7 @@ interface CodeRewrite {
   runs: [number, number][];
 }
 
-function rewriteCode(bytes: Uint8Array, start: number, end: number, costOf: (definedFunction: number) => number, steps: number | undefined): CodeRewrite {
+function rewriteCode(bytes: Uint8Array, start: number, end: number, costOf: ((definedFunction: number) => number) | undefined, steps: number | undefined): CodeRewrite {
   const c = new Cursor(bytes, start);
   const functions = c.u32();
   const out = new Emitter();
@@ -180,7 +187,7 @@ function rewriteCode(bytes: Uint8Array, start: number, end: number, costOf: (def
   for (let f = 0; f < functions; f++) {
     const size = c.u32();
     const bodyEnd = c.pos + size;
-    const cost = costOf(f);
+    const cost = costOf?.(f);
     const body = new Emitter();
     const runs: [number, number][] = [];
     // Locals, unchanged.
@@ -195,7 +202,7 @@ function rewriteCode(bytes: Uint8Array, start: number, end: number, costOf: (def
     let count = 0;
     const flush = (to: number) => {
       if (to === runStart) return;
-      body.bytes(increment(cost, count));
+      if (cost !== undefined) body.bytes(increment(cost, count));
       runs.push([body.length, runStart]);
       body.bytes(bytes.subarray(runStart, to));
       runStart = to;

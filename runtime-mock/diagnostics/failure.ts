@@ -153,7 +153,7 @@ export function formatFrame(frame: PluginFrame): string {
 
 function toPluginFrame(functionIndex: number, offset: number, engineName: string | undefined, context: FailureContext): PluginFrame {
   const map = context.sourceMap;
-  // binaryen names functions it found unnamed by number: no better than none.
+  // Optimizers name functions they found unnamed by number: no better than none.
   const name = (engineName !== undefined && !/^\d+$/.test(engineName) ? engineName : undefined) ?? map?.functionName(functionIndex) ?? context.layout?.exportNames?.get(functionIndex);
   const body = context.layout ? context.layout.bodies[functionIndex - context.layout.importedFunctions] : undefined;
   const frame: PluginFrame = { function: name === undefined ? `wasm-function[${functionIndex}]` : shortName(name), user: true };

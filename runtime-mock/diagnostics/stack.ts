@@ -2,7 +2,6 @@
 //   at assembly/index/Gate#onRequestHeaders (wasm://wasm/000142ea:wasm-function[113]:0x25b2)
 //   at wasm://wasm/ebd783d6:wasm-function[113]:0x25cd            (no name section)
 // The offset is the byte's position in the module, which is what source maps index.
-import { STEP_COUNTER_FUNCTION } from "../abi/step-counter.js";
 
 export interface WasmFrame {
   functionIndex: number;
@@ -19,7 +18,7 @@ export function wasmFrames(error: unknown): WasmFrame[] {
   const frames: WasmFrame[] = [];
   for (const line of stack.split("\n")) {
     const match = FRAME.exec(line);
-    if (!match || match[1] === STEP_COUNTER_FUNCTION) continue; // the host's step counter, not the plugin
+    if (!match) continue;
     const frame: WasmFrame = { functionIndex: Number(match[2]), offset: parseInt(match[3]!, 16) };
     if (match[1] !== undefined) frame.name = match[1];
     frames.push(frame);

@@ -1,7 +1,7 @@
-// The spec side of the callout and clock controls in test/support/aspect-host.mjs: answer
+// The spec side of the callout and clock controls in aspect/host.mjs (proxy-wasm-as/aspect): answer
 // HTTP and gRPC callouts as the upstream, drive gRPC streams as the server, move the
 // virtual clock. Calls are found by the token the plugin got.
-import { Header, encodeHeaders } from "../../pairs";
+import { Header, encodeHeaders } from "../pairs";
 
 // @ts-ignore: decorator
 @external("pwas_test", "advance_time")

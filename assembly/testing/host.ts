@@ -1,7 +1,7 @@
-// The spec side of the as-pect wiring (test/support/aspect-host.mjs): start the plugin
+// The spec side of the as-pect wiring (aspect/host.mjs (proxy-wasm-as/aspect)): start the plugin
 // registered in the spec, drive HTTP streams through the mock host, read what it did.
-import { Header, encodeHeaders } from "../../pairs";
-import { LogLevel } from "../../types";
+import { Header, encodeHeaders } from "../pairs";
+import { LogLevel } from "../types";
 
 // @ts-ignore: decorator
 @external("pwas_test", "start")

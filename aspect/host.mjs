@@ -1,8 +1,8 @@
 // Wires the mock host into as-pect: the AssemblyScript test module gets the real host
 // functions (env.proxy_*, WASI), and a small `pwas_test` import module through which a
 // spec starts the plugin and drives HTTP streams, so SDK code runs against the same host
-// behaviour as a built plugin. See assembly/__tests__/support/host.ts for the spec side.
-import { COVERAGE_IMPORT_MODULE, Host, LogLevel, PluginTrapError, PluginVm, WasmResult, coverageImports, resolveSettings } from "../../dist/index.js";
+// behaviour as a built plugin. See assembly/testing/host.ts for the spec side.
+import { COVERAGE_IMPORT_MODULE, Host, LogLevel, PluginTrapError, PluginVm, WasmResult, coverageImports, resolveSettings } from "../dist/index.js";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
