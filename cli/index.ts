@@ -2,6 +2,7 @@
 // and exports `register(program)`.
 import { Command, CommanderError } from "commander";
 import { CliError, ExitCode } from "./errors.js";
+import { jsonFailure, wantsJson } from "./json-output.js";
 import { commands } from "./commands/index.js";
 import { exitCodesHelp } from "./exit-codes-help.js";
 import { packageInfo } from "./package-root.js";
@@ -30,6 +31,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     if (error instanceof CliError) {
       process.stderr.write(`pwas: ${error.message}\n`);
       if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+      if (wantsJson(argv)) process.stdout.write(jsonFailure(argv[2] ?? "pwas", error));
       return error.exitCode;
     }
     process.stderr.write(`pwas: unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);

@@ -2,6 +2,7 @@
 // the checks of `pwas verify` on every module. Outputs are written, atomically, only when
 // everything compiled and every module would load in Envoy.
 import { relative } from "node:path";
+import { jsonResult } from "../json-output.js";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../errors.js";
 import { writeFileAtomic } from "../oci/atomic-fs.js";
@@ -18,6 +19,7 @@ interface BuildFlags {
   maxSize: number;
   instantiate: boolean;
   verbose?: boolean;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -30,6 +32,7 @@ export function register(program: Command): void {
     .option("--max-size <bytes>", "Istio's ISTIO_WASM_MAX_BINARY_SIZE_BYTES (e.g. 256Mi)", parseByteSize, DEFAULT_MAX_MODULE_BYTES)
     .option("--no-instantiate", "skip instantiating the modules in the mock host")
     .option("-v, --verbose", "list every check, not only warnings and failures")
+    .option("--json", "print the result as JSON (see the README: one shape for every command)")
     .addHelpText("after", `
 The project's asconfig.json should extend node_modules/proxy-wasm-as/asconfig.json, which holds
 the settings a real host needs (minimal runtime, --exportStart _initialize, abort/trace/seed
@@ -58,7 +61,7 @@ Envoy would not load. Nothing is written unless every target compiled and passed
       }
       if (reports.length === 0) throw new CliError("the build produced no .wasm file", ExitCode.Usage, "Set targets.<name>.outFile in asconfig.json.");
 
-      for (const { target, report } of reports) {
+      for (const { target, report } of flags.json ? [] : reports) {
         const { failures, warnings } = countStatuses(report.checks);
         const status = failures > 0 ? `FAILED (${plural(failures, "failure")})` : warnings > 0 ? `ok (${plural(warnings, "warning")})` : "ok";
         process.stdout.write(`${target.padEnd(8)} ${report.source}  ${formatBytes(report.size)}${report.abiVersion ? `  ABI ${report.abiVersion}` : ""}  ${status}\n`);
@@ -74,7 +77,14 @@ Envoy would not load. Nothing is written unless every target compiled and passed
         );
       }
       for (const file of files) await writeFileAtomic(file.path, file.contents);
-      process.stdout.write(`wrote ${files.map((f) => display(f.path)).join(", ")}\n`);
+      if (flags.json) {
+        process.stdout.write(jsonResult("build", {
+          written: files.map((f) => display(f.path)),
+          modules: reports.map(({ target, report }) => ({ target, path: report.source, bytes: report.size, sha256: report.sha256, abiVersion: report.abiVersion ?? null, checks: report.checks })),
+        }));
+      } else {
+        process.stdout.write(`wrote ${files.map((f) => display(f.path)).join(", ")}\n`);
+      }
     });
 }
 

@@ -3,6 +3,7 @@
 // it straight away.
 import { spawn } from "node:child_process";
 import { basename, resolve } from "node:path";
+import { jsonResult } from "../json-output.js";
 import type { Command } from "commander";
 import { npmChildEnv } from "../child-env.js";
 import { CliError, ExitCode } from "../errors.js";
@@ -18,6 +19,7 @@ interface InitFlags {
   from?: string;
   force?: boolean;
   install?: boolean;
+  json?: boolean;
 }
 
 const NPM_NAME = /^(?:@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
@@ -33,6 +35,7 @@ export function register(program: Command): void {
     .option("--from <checkout|tarball>", "take proxy-wasm-as from a checkout (packed with npm pack) or a .tgz, into vendor/ (default: the package this pwas runs from: its checkout or tarball, else the npm registry)")
     .option("--force", "write into a non-empty directory (template files are overwritten, others kept)")
     .option("--install", "run npm install in the new project")
+    .option("--json", "print the result as JSON (see the README: one shape for every command)")
     .addHelpText("after", `
 Creates: package.json (scripts build, test, coverage, verify), asconfig.json (extends
 node_modules/proxy-wasm-as/asconfig.json), assembly/index.ts (adds a configured response
@@ -49,6 +52,7 @@ Exit codes: 0 created, 1 npm failed, 2 usage (non-empty directory, bad name, --f
       // The directory first: it is the most basic problem, and nothing is staged before it is checked.
       const staging = await stageProject(dir, flags.force ?? false);
       let placed: string[];
+      let sdkUsed: { spec: string; description: string };
       try {
         const packageName = flags.name ?? basename(resolve(dir));
         if (!NPM_NAME.test(packageName) || packageName.length > 214) {
@@ -70,17 +74,18 @@ Exit codes: 0 created, 1 npm failed, 2 usage (non-empty directory, bad name, --f
         files.push(wasmPluginFile(k8sName, rootId, files));
         await staging.write(files);
         placed = await staging.commit();
-        process.stdout.write(`created ${dir}/ with proxy-wasm-as from ${sdk.description}:\n${placed.map((p) => `  ${p}`).join("\n")}\n`);
+        sdkUsed = sdk;
+        if (!flags.json) process.stdout.write(`created ${dir}/ with proxy-wasm-as from ${sdk.description}:\n${placed.map((p) => `  ${p}`).join("\n")}\n`);
       } catch (error) {
         await staging.discard();
         throw error;
       }
 
-      if (flags.install) {
-        await npm(["install", "--no-audit", "--no-fund"], resolve(dir));
-        process.stdout.write(`\nnext:\n  cd ${dir}\n  npm test\n`);
+      if (flags.install) await npm(["install", "--no-audit", "--no-fund"], resolve(dir), flags.json ?? false);
+      if (flags.json) {
+        process.stdout.write(jsonResult("init", { dir: resolve(dir), files: placed, sdk: sdkUsed, installed: flags.install ?? false }));
       } else {
-        process.stdout.write(`\nnext:\n  cd ${dir}\n  npm install\n  npm test\n`);
+        process.stdout.write(`\nnext:\n  cd ${dir}\n${flags.install ? "" : "  npm install\n"}  npm test\n`);
       }
     });
 }
@@ -115,9 +120,10 @@ function wasmPluginFile(k8sName: string, rootId: string, files: ProjectFile[]): 
   return { path: "wasmplugin.yaml", contents };
 }
 
-function npm(args: string[], cwd: string): Promise<void> {
+function npm(args: string[], cwd: string, quietStdout: boolean): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn("npm", args, { cwd, stdio: ["ignore", "inherit", "inherit"], env: npmChildEnv() });
+    // With --json, stdout holds only the JSON: npm's own output goes to stderr.
+    const child = spawn("npm", args, { cwd, stdio: ["ignore", quietStdout ? process.stderr : "inherit", "inherit"], env: npmChildEnv() });
     child.on("error", (error) => reject(new CliError(`cannot run npm: ${error.message}`, ExitCode.Failure, "Install Node.js with npm, or run npm install yourself.")));
     child.on("exit", (code) => (code === 0 ? resolvePromise() : reject(new CliError(`npm ${args[0]} failed (exit ${code}) in ${cwd}`, ExitCode.Failure, "The project was created; fix the npm problem above and run npm install there. If npm could not find proxy-wasm-as (it is not published yet), create the project with --from <checkout or .tgz>."))));
   });

@@ -1,6 +1,7 @@
 // pwas migrate: ServiceMeshExtension (OSSM ≤ 2.2) → WasmPlugin. Converts the resources
 // and, with --image, repackages the extension image (manifest.yaml + module) as a compat
 // image Istio loads (plugin.wasm in the last tar+gzip layer).
+import { jsonResult } from "../json-output.js";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../errors.js";
 import { pathKind, writeFileAtomic } from "../oci/atomic-fs.js";
@@ -18,6 +19,7 @@ import { formatPath, validateWasmPlugin } from "../wasmplugin/schema.js";
 import { readYamlFile } from "../yaml-source.js";
 
 interface MigrateFlags extends RegistryFlags {
+  json?: boolean;
   output?: string;
   pluginName?: string;
   image?: string | true;
@@ -31,6 +33,7 @@ export function register(program: Command): void {
     .description("Convert ServiceMeshExtension resources (maistra.io v1 / v1alpha1) to WasmPlugins; with --image, repackage the extension image too.")
     .argument("<file>", "YAML with one or more ServiceMeshExtensions (- for standard input)")
     .option("-o, --output <file>", "write the WasmPlugin YAML here (atomically) instead of standard output")
+    .option("--json", "print the result as JSON, the YAML and the notes in it (see the README: one shape for every command)")
     .option("--plugin-name <root-id>", "pluginName for a single extension (default <name>_root, the root_id OSSM used)")
     .option("--image [image]", "read the extension image (default: the extension's spec.image; or an OCI layout) for its manifest.yaml and module")
     .option("--to <destination>", "with --image: store the module as a compat image here, a registry reference (pushed) or an OCI layout directory / .tar archive")
@@ -94,9 +97,13 @@ registry failure / auth, 6 digest mismatch.`)
       if (skipped > 0) notes.push(`note: ${skipped} document(s) that are not ServiceMeshExtensions were skipped`);
 
       if (flags.output) await writeFileAtomic(flags.output, new TextEncoder().encode(yaml));
-      else process.stdout.write(yaml);
-      for (const note of notes) process.stderr.write(`pwas: ${note}\n`);
       const deletes = migrated.map((m) => `kubectl delete servicemeshextensions.maistra.io ${m.namespace ? `-n ${m.namespace} ` : ""}${m.name}`);
+      if (flags.json) {
+        process.stdout.write(jsonResult("migrate", { output: flags.output ?? null, yaml, migrated: migrated.map((m) => ({ name: m.name, namespace: m.namespace ?? null })), notes, deleteFirst: deletes }));
+        return;
+      }
+      if (!flags.output) process.stdout.write(yaml);
+      for (const note of notes) process.stderr.write(`pwas: ${note}\n`);
       process.stderr.write(`pwas: ${flags.output ? `wrote ${flags.output}; ` : ""}delete the old resource${migrated.length > 1 ? "s" : ""} first, then apply:\n${deletes.map((d) => `  ${d}`).join("\n")}\n`);
     });
 }

@@ -1,6 +1,7 @@
 // pwas package: a compiled module → a Wasm OCI image Istio loads (compat by default, or the
 // oci variant), written as an OCI layout directory and/or archive, and/or an http(s)
 // artifact; prints the sha256 a WasmPlugin needs for each URL scheme.
+import { jsonResult } from "../json-output.js";
 import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import { CliError, ExitCode } from "../errors.js";
@@ -112,7 +113,7 @@ export async function runPackage(modulePath: string, options: PackageOptions): P
   }
 
   if (options.json) {
-    out(JSON.stringify(result, null, 2));
+    process.stdout.write(jsonResult("package", result));
     return;
   }
   const lines = [`packaged ${modulePath} (${formatBytes(module.byteLength)})`];

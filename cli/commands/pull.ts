@@ -1,6 +1,7 @@
 // pwas pull: a registry image → the module (--output) and/or an OCI layout (--layout). The
 // image is resolved as istio-agent resolves it, every blob is verified, and Istio's
 // acceptance rules are applied.
+import { jsonResult } from "../json-output.js";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../errors.js";
 import { writeFileAtomic, writingTo } from "../oci/atomic-fs.js";
@@ -33,8 +34,9 @@ export async function runPull(target: string, options: PullOptions): Promise<voi
   printFindings({ quiet: options.quiet || options.json }, check.accepted ? { warnings: check.warnings } : check);
 
   if (options.json) {
-    out(
-      JSON.stringify(
+    process.stdout.write(
+      jsonResult(
+        "pull",
         {
           reference: url,
           digest: check.manifestDigest ?? bundle.root.digest,
@@ -46,8 +48,6 @@ export async function runPull(target: string, options: PullOptions): Promise<voi
           ...(options.output ? { output: options.output } : {}),
           ...(options.layout ? { layout: options.layout } : {}),
         },
-        null,
-        2,
       ),
     );
   } else {

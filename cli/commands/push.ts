@@ -1,5 +1,6 @@
 // pwas push: an OCI layout (directory or archive) → a registry. Checks every digest before
 // sending, refuses images istio-agent would reject (unless --force), prints the digest.
+import { jsonResult } from "../json-output.js";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../errors.js";
 import { addRegistryOptions, clientFor, out, printFindings, type RegistryCliOptions } from "../oci/command-support.js";
@@ -54,7 +55,7 @@ export async function runPush(layoutPath: string, target: string, options: PushO
   const sha256 = check.sha256 ?? digestHex(result.digest);
   const url = `oci://${formatReference(pushed)}`;
   if (options.json) {
-    out(JSON.stringify({ reference: url, digest: result.digest, sha256, uploaded: result.uploaded, skipped: result.skipped, accepted: check.accepted }, null, 2));
+    process.stdout.write(jsonResult("push", { reference: url, digest: result.digest, sha256, uploaded: result.uploaded, skipped: result.skipped, accepted: check.accepted }));
     return;
   }
   out(

@@ -1,5 +1,6 @@
 // pwas validate: checks existing WasmPlugin YAML offline against the CRD and the admission
 // webhook (PACKAGING.md §2.1), with file:line:column and the field path for every issue.
+import { jsonResult } from "../json-output.js";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../errors.js";
 import { formatPath } from "../wasmplugin/schema.js";
@@ -38,14 +39,13 @@ WasmPlugin found; with --strict also a warning).`)
       const validated = results.reduce((n, r) => n + r.validated, 0);
 
       if (flags.json) {
-        process.stdout.write(JSON.stringify({
-          ok: errors === 0 && validated > 0 && !(flags.strict && warnings > 0),
+        process.stdout.write(jsonResult("validate", {
           errors, warnings,
           files: results.map((r) => ({
             file: r.file, wasmPlugins: r.validated, skippedDocuments: r.skipped,
             issues: r.issues.map((i) => ({ severity: i.severity, path: formatPath(i.path), message: i.message, hint: i.hint, resource: i.resource, line: i.position?.line, column: i.position?.col })),
           })),
-        }, null, 2) + "\n");
+        }, errors === 0 && validated > 0 && !(flags.strict && warnings > 0)));
       } else {
         for (const issue of issues) {
           process.stdout.write(formatIssue(issue) + "\n");

@@ -1,12 +1,13 @@
 // pwas verify: would this load? For a module file: Envoy's load checks. For an image
 // (OCI layout, layout archive or registry reference): istio-agent's acceptance rules,
 // then Envoy's checks on the module it would extract.
+import { jsonResult } from "../json-output.js";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../errors.js";
 import { DEFAULT_MAX_MODULE_BYTES } from "../module/unwrap.js";
 import { resolveTarget } from "../verify/target.js";
 import { verifyTarget } from "../verify/verify.js";
-import { renderReport, reportJson } from "../verify/report.js";
+import { renderReport } from "../verify/report.js";
 import { parseByteSize } from "../option-parsers.js";
 import { addRegistryOptions, remoteImage, type RegistryFlags } from "../registry-options.js";
 
@@ -51,7 +52,7 @@ unreachable, 5 registry auth, 6 digest mismatch while reading the image.`)
         ...(flags.tag !== undefined ? { tag: flags.tag } : {}),
         openRemote: async (remote) => remoteImage(remote.reference, flags),
       });
-      process.stdout.write(flags.json ? reportJson(report) : renderReport(report));
+      process.stdout.write(flags.json ? jsonResult("verify", report, report.ok) : renderReport(report));
       if (!report.ok) {
         throw new CliError(`${arg} would not load`, ExitCode.Invalid, "See the FAIL lines above: each says what to change.");
       }

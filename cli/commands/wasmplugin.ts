@@ -1,6 +1,7 @@
 // pwas wasmplugin: writes an Istio WasmPlugin from flags and a plugin configuration file,
 // with the url in the form Istio accepts, the sha256 that Istio actually compares for that
 // scheme, and the pull-policy consequences spelled out.
+import { jsonResult } from "../json-output.js";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../errors.js";
 import { writeFileAtomic } from "../oci/atomic-fs.js";
@@ -14,6 +15,7 @@ import { FAIL_STRATEGIES, formatPath, MATCH_MODES, PLUGIN_TYPES, SHA256, TARGET_
 import { normalizePluginUrl, PluginUrlError, type PluginUrl } from "../wasmplugin/url.js";
 
 interface WasmPluginFlags extends RegistryFlags {
+  json?: boolean;
   name: string;
   namespace?: string;
   url: string;
@@ -65,7 +67,8 @@ export function register(program: Command): void {
     .option("--selector <key=value>", "selector.matchLabels entry (repeatable); omit for the whole namespace", collect(parseKeyValue("--selector")))
     .option("--target-ref <[group/]Kind/name>", "targetRefs entry, e.g. Gateway/ingress or Service/reviews (repeatable)", collect(parseTargetRef))
     .option("--fail-strategy <strategy>", "FAIL_CLOSE (default), FAIL_OPEN or FAIL_RELOAD", parseChoice("--fail-strategy", FAIL_STRATEGIES))
-    .option("-o, --output <file>", "write the YAML to this file (atomically) instead of standard output");
+    .option("-o, --output <file>", "write the YAML to this file (atomically) instead of standard output")
+    .option("--json", "print the result as JSON, the YAML in it (see the README: one shape for every command)");
   addRegistryOptions(command)
     .addHelpText("after", `
 sha256 per url scheme (what Istio compares):
@@ -84,12 +87,10 @@ config file, an image or module Istio/Envoy would refuse, a WasmPlugin the CRD r
 4/5 registry or download failure / auth, 6 digest sources disagree.`)
     .action(async (flags: WasmPluginFlags) => {
       const yaml = await generate(flags);
-      if (flags.output) {
-        await writeFileAtomic(flags.output, new TextEncoder().encode(yaml));
-        process.stderr.write(`wrote ${flags.output}\n`);
-      } else {
-        process.stdout.write(yaml);
-      }
+      if (flags.output) await writeFileAtomic(flags.output, new TextEncoder().encode(yaml));
+      if (flags.json) process.stdout.write(jsonResult("wasmplugin", { output: flags.output ?? null, yaml }));
+      else if (flags.output) process.stderr.write(`wrote ${flags.output}\n`);
+      else process.stdout.write(yaml);
     });
 }
 

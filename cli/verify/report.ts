@@ -30,6 +30,3 @@ export function renderReport(report: VerifyReport): string {
   return out.join("\n") + "\n";
 }
 
-export function reportJson(report: VerifyReport): string {
-  return JSON.stringify(report, null, 2) + "\n";
-}
