@@ -11,7 +11,8 @@ import { register as migrate } from "./migrate.js";
 import { register as build } from "./build.js";
 import { register as init } from "./init.js";
 import { register as coverage } from "./coverage.js";
+import { register as envoyConfig } from "./envoy-config.js";
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [serve, validate, verify, pkg, push, pull, wasmplugin, migrate, build, coverage, init];
+export const commands: Register[] = [serve, envoyConfig, validate, verify, pkg, push, pull, wasmplugin, migrate, build, coverage, init];

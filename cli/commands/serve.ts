@@ -30,7 +30,7 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: match[1] || "127.0.0.1", port };
 }
 
-function parseUrl(text: string, what: string): URL {
+export function parseUrl(text: string, what: string): URL {
   try {
     const url = new URL(text);
     if (url.protocol !== "http:") throw new Error("only http:// upstreams are supported");
@@ -51,7 +51,7 @@ async function inlineConfig(value: string | undefined): Promise<string> {
   return text;
 }
 
-interface ServeFlags {
+export interface ServeFlags {
   plugin?: string[];
   wasm?: string;
   config?: string;
@@ -76,7 +76,7 @@ export function parseDuration(text: string, flag: string): number {
   return Math.round(Number(match[1]) * unit);
 }
 
-function parseNormalization(text: string | undefined): PathNormalization {
+export function parseNormalization(text: string | undefined): PathNormalization {
   if (text === undefined) return "BASE";
   const mode = text.toUpperCase() === "DEFAULT" ? "BASE" : (text.toUpperCase() as PathNormalization);
   if (!PATH_NORMALIZATIONS.includes(mode)) throw new CliError(`unknown path normalization "${text}"`, ExitCode.Usage, `use one of ${PATH_NORMALIZATIONS.join(", ")} (Istio's meshConfig.pathNormalization)`);
@@ -161,10 +161,18 @@ export interface RunningServe {
   stop(): Promise<void>;
 }
 
-/** Starts the proxy (and the echo upstream when asked); used by the command and by npm start. */
-export async function startFromFlags(flags: ServeFlags, print: (line: string) => void): Promise<RunningServe> {
+/** What `pwas serve` and `pwas envoy-config` read from their flags alike: the chain and where it sends traffic. */
+export interface ChainFlags {
+  listen: { host: string; port: number };
+  logLevel: LogLevel;
+  pluginLogLevels: Record<string, LogLevel>;
+  clusters: Record<string, URL>;
+  source: { files: string[]; inline: PluginDefinition[] };
+}
+
+export async function chainFromFlags(flags: ServeFlags): Promise<ChainFlags> {
   if (!flags.plugin?.length && !flags.wasm) throw new CliError("no plugins given", ExitCode.Usage, "pass WasmPlugin files with --plugin, or a module with --wasm");
-  const { host, port } = parseListen(flags.listen);
+  const listen = parseListen(flags.listen);
   let logLevel = LogLevel.Info;
   const pluginLogLevels: Record<string, LogLevel> = {};
   for (const entry of flags.logLevel ?? []) {
@@ -187,15 +195,21 @@ export async function startFromFlags(flags: ServeFlags, print: (line: string) =>
       rootId: flags.rootId ?? "", pluginConfig: await inlineConfig(flags.config), failStrategy: "FAIL_CLOSE", environment: {}, source: "--wasm",
     });
   }
+  return { listen, logLevel, pluginLogLevels, clusters, source: { files: (flags.plugin ?? []).map((f) => resolve(f)), inline } };
+}
+
+/** Starts the proxy (and the echo upstream when asked); used by the command and by npm start. */
+export async function startFromFlags(flags: ServeFlags, print: (line: string) => void): Promise<RunningServe> {
+  const { listen: { host, port }, logLevel, pluginLogLevels, clusters, source } = await chainFromFlags(flags);
+  const pathNormalization = parseNormalization(flags.pathNormalization);
+  const routeTimeoutMs = parseDuration(flags.routeTimeout ?? "15s", "--route-timeout");
+  const streamIdleTimeoutMs = parseDuration(flags.streamIdleTimeout ?? "5m", "--stream-idle-timeout");
   let echo: EchoUpstream | undefined;
   const upstream = flags.upstream === "echo" ? (echo = await startEchoUpstream(host)).url : parseUrl(flags.upstream, "--upstream");
   try {
     const proxy = await DevProxy.start({
       host, port, upstream, logLevel, pluginLogLevels, clusters, watch: flags.watch, print, fetchModule,
-      pathNormalization: parseNormalization(flags.pathNormalization),
-      routeTimeoutMs: parseDuration(flags.routeTimeout ?? "15s", "--route-timeout"),
-      streamIdleTimeoutMs: parseDuration(flags.streamIdleTimeout ?? "5m", "--stream-idle-timeout"),
-      source: { files: (flags.plugin ?? []).map((f) => resolve(f)), inline },
+      pathNormalization, routeTimeoutMs, streamIdleTimeoutMs, source,
     });
     return {
       proxy,
