@@ -7,7 +7,7 @@ import { jsonResult } from "../json-output.js";
 import { writeFileAtomic } from "../oci/atomic-fs.js";
 import { orderPlugins } from "../serve/plugin-definition.js";
 import { readDefinitions } from "../serve/plugin-set.js";
-import { chainFromFlags, parseDuration, parseNormalization, parseUrl, type ServeFlags } from "./serve.js";
+import { addChainOptions, chainFromFlags, parseDuration, parseNormalization, parseUrl, type ServeFlags } from "./serve.js";
 
 interface EnvoyConfigFlags extends ServeFlags {
   output?: string;
@@ -16,21 +16,13 @@ interface EnvoyConfigFlags extends ServeFlags {
 }
 
 export function register(program: Command): void {
-  program
-    .command("envoy-config")
-    .description("Write an Envoy bootstrap (YAML) that runs the same chain as pwas serve, for plain Envoy: envoy -c envoy.yaml")
-    .option("-p, --plugin <files...>", "WasmPlugin YAML files (url: a local path or file://, or http(s):// with spec.sha256)")
-    .option("--wasm <file>", "a single module instead of WasmPlugin files")
-    .option("--config <json>", "plugin configuration for --wasm (JSON, or @file.json)")
-    .option("--name <name>", "plugin name for --wasm", "plugin")
-    .option("--root-id <id>", "root id (pluginName) for --wasm; default empty")
-    .option("--phase <phase>", "phase for --wasm: AUTHN, AUTHZ, STATS")
+  addChainOptions(
+    program
+      .command("envoy-config")
+      .description("Write an Envoy bootstrap (YAML) that runs the same chain as pwas serve, for plain Envoy: envoy -c envoy.yaml"),
+    "a local path or file://, or http(s):// with spec.sha256",
+  )
     .option("-u, --upstream <url>", "where requests go after the plugins", "http://127.0.0.1:9000")
-    .option("-l, --listen <host:port>", "the listener's address", "127.0.0.1:8080")
-    .option("--cluster <name=url...>", "callout clusters the plugins may call (name=http://host:port)")
-    .option("--path-normalization <mode>", "Istio's meshConfig.pathNormalization: NONE, BASE (default), MERGE_SLASHES, DECODE_AND_MERGE_SLASHES")
-    .option("--route-timeout <duration>", "the route's timeout (0: none)", "15s")
-    .option("--stream-idle-timeout <duration>", "the connection manager's stream idle timeout (0: none)", "5m")
     .option("--admin-port <port>", "Envoy's admin interface on 127.0.0.1 (0: none)", "9901")
     .option("-o, --output <file>", "write the YAML here (atomically) instead of standard output")
     .option("--json", "print the result as JSON, the YAML in it (see the README: one shape for every command)")

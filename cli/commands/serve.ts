@@ -83,24 +83,32 @@ export function parseNormalization(text: string | undefined): PathNormalization 
   return mode;
 }
 
-export function register(program: Command): void {
-  program
-    .command("serve")
-    .description("Run a local proxy that sends real HTTP traffic through a chain of plugins (ordered as Istio orders WasmPlugins) to an upstream.")
-    .option("-p, --plugin <files...>", "WasmPlugin YAML files (url: file://…, a path to the .wasm, oci://… pulled like istio-agent, or http(s)://…)")
-    .option("--wasm <file>", "run a single module instead of WasmPlugin files")
+/** The options that describe a chain and the Envoy in front of it: pwas serve's and pwas envoy-config's alike. */
+export function addChainOptions(command: Command, pluginUrls: string): Command {
+  return command
+    .option("-p, --plugin <files...>", `WasmPlugin YAML files (url: ${pluginUrls})`)
+    .option("--wasm <file>", "a single module instead of WasmPlugin files")
     .option("--config <json>", "plugin configuration for --wasm (JSON, or @file.json)")
     .option("--name <name>", "plugin name for --wasm", "plugin")
     .option("--root-id <id>", "root id (pluginName) for --wasm; default empty")
     .option("--phase <phase>", "phase for --wasm: AUTHN, AUTHZ, STATS")
-    .option("-u, --upstream <url>", "where requests go after the plugins; \"echo\" starts a built-in echo server", "echo")
     .option("-l, --listen <host:port>", "address to listen on", "127.0.0.1:8080")
     .option("--cluster <name=url...>", "callout clusters the plugins may call (name=http://host:port)")
-    .option("--log-level <level...>", "plugin log level: a level for all (trace, debug, info, warn, error, critical, off), or name=level for one")
-    .option("--no-watch", "do not reload when a module or YAML file changes")
     .option("--path-normalization <mode>", "what Envoy does to :path before the filters, as Istio's meshConfig.pathNormalization: NONE, BASE (default), MERGE_SLASHES, DECODE_AND_MERGE_SLASHES")
     .option("--route-timeout <duration>", "Envoy's route timeout: 504 when the upstream has not answered in time (0: none)", "15s")
-    .option("--stream-idle-timeout <duration>", "Envoy's stream idle timeout: 408 (or a reset) after this long without a byte either way (0: none)", "5m")
+    .option("--stream-idle-timeout <duration>", "Envoy's stream idle timeout: 408 (or a reset) after this long without a byte either way (0: none)", "5m");
+}
+
+export function register(program: Command): void {
+  addChainOptions(
+    program
+      .command("serve")
+      .description("Run a local proxy that sends real HTTP traffic through a chain of plugins (ordered as Istio orders WasmPlugins) to an upstream."),
+    "file://…, a path to the .wasm, oci://… pulled like istio-agent, or http(s)://…",
+  )
+    .option("-u, --upstream <url>", "where requests go after the plugins; \"echo\" starts a built-in echo server", "echo")
+    .option("--log-level <level...>", "plugin log level: a level for all (trace, debug, info, warn, error, critical, off), or name=level for one")
+    .option("--no-watch", "do not reload when a module or YAML file changes")
     .addHelpText("after", `
 Examples:
   pwas serve -p examples/header-append/wasmplugin.local.yaml

@@ -19,7 +19,7 @@
 // binaryen has no pass that counts instructions, and a pass written against its IR would
 // count binaryen's tree, not the module's instructions. The binary format is stable, and
 // the decoder needs only each instruction's length.
-import { Malformed, readSections } from "./module.js";
+import { encodeS32, encodeU32, Malformed, Reader, readSections } from "./module.js";
 import { OffsetMap } from "./offset-map.js";
 
 export const COST_GLOBAL = "pwas_cost";
@@ -75,7 +75,7 @@ export function instrumentCost(bytes: Uint8Array, options: CostMeterOptions): Me
   }
   if (options.stepGuard) {
     // The step budget starts full, so a start function (which runs before the host sets it) is bounded too.
-    newGlobals.push(0x7f, 0x01, 0x41, ...sleb(0x7fffffff), 0x0b);
+    newGlobals.push(0x7f, 0x01, 0x41, ...encodeS32(0x7fffffff), 0x0b);
     exported.push(...exportEntry(STEPS_GLOBAL, steps));
   }
   const added = costGlobals + (options.stepGuard ? 1 : 0);
@@ -91,7 +91,7 @@ export function instrumentCost(bytes: Uint8Array, options: CostMeterOptions): Me
     parts.push(part);
     size += part.length;
   };
-  const pushSection = (id: number, body: Uint8Array) => push(Uint8Array.from([id, ...leb(body.length), ...body]));
+  const pushSection = (id: number, body: Uint8Array) => push(Uint8Array.from([id, ...encodeU32(body.length), ...body]));
   let globalsWritten = false;
   let exportsWritten = false;
   let codeStartInOutput = 0;
@@ -107,7 +107,7 @@ export function instrumentCost(bytes: Uint8Array, options: CostMeterOptions): Me
       if (section.id === SECTION.export) continue;
     }
     if (section.id === SECTION.code) {
-      push(Uint8Array.from([SECTION.code, ...leb(rewrite.body.length)]));
+      push(Uint8Array.from([SECTION.code, ...encodeU32(rewrite.body.length)]));
       codeStartInOutput = size;
       push(rewrite.body);
       continue;
@@ -128,15 +128,15 @@ export function instrumentCost(bytes: Uint8Array, options: CostMeterOptions): Me
 
 function exportEntry(name: string, index: number): number[] {
   const utf8 = [...new TextEncoder().encode(name)];
-  return [...leb(utf8.length), ...utf8, 0x03, ...leb(index)];
+  return [...encodeU32(utf8.length), ...utf8, 0x03, ...encodeU32(index)];
 }
 
 /** A vector section's body with `extra` more entries (encoded in `entries`) at its end. */
 function appendEntries(bytes: Uint8Array, section: { start: number; end: number } | undefined, extra: number, entries: number[]): Uint8Array {
-  if (!section) return Uint8Array.from([...leb(extra), ...entries]);
+  if (!section) return Uint8Array.from([...encodeU32(extra), ...entries]);
   const c = new Cursor(bytes, section.start);
   const count = c.u32();
-  return Uint8Array.from([...leb(count + extra), ...bytes.subarray(c.pos, section.end), ...entries]);
+  return Uint8Array.from([...encodeU32(count + extra), ...bytes.subarray(c.pos, section.end), ...entries]);
 }
 
 function countImportedGlobals(bytes: Uint8Array, section: { start: number; end: number } | undefined): number {
@@ -158,8 +158,8 @@ function countImports(bytes: Uint8Array, section: { start: number; end: number }
     }
     else if (kind === 1) {
       c.byte();
-      c.limits();
-    } else if (kind === 2) c.limits();
+      c.skipLimits();
+    } else if (kind === 2) c.skipLimits();
     else if (kind === 3) {
       c.byte();
       c.byte();
@@ -182,7 +182,7 @@ function rewriteCode(bytes: Uint8Array, start: number, end: number, costOf: ((de
   const c = new Cursor(bytes, start);
   const functions = c.u32();
   const out = new Emitter();
-  out.bytes(leb(functions));
+  out.bytes(encodeU32(functions));
   const bodies: { emitter: Emitter; runs: [number, number][] }[] = [];
   for (let f = 0; f < functions; f++) {
     const size = c.u32();
@@ -194,7 +194,7 @@ function rewriteCode(bytes: Uint8Array, start: number, end: number, costOf: ((de
     const localsStart = c.pos;
     for (let n = c.u32(); n > 0; n--) {
       c.u32();
-      c.valType();
+      c.localType();
     }
     body.bytes(bytes.subarray(localsStart, c.pos));
     if (steps !== undefined) body.bytes(stepGuard(steps));
@@ -224,7 +224,7 @@ function rewriteCode(bytes: Uint8Array, start: number, end: number, costOf: ((de
   if (c.pos !== end) throw new Malformed("the code section has trailing bytes");
   const allRuns: [number, number][] = [];
   for (const { emitter, runs } of bodies) {
-    out.bytes(leb(emitter.length));
+    out.bytes(encodeU32(emitter.length));
     const base = out.length;
     out.bytes(emitter.take());
     for (const [relative, original] of runs) allRuns.push([base + relative, original]);
@@ -234,12 +234,12 @@ function rewriteCode(bytes: Uint8Array, start: number, end: number, costOf: ((de
 
 /** `global.get cost; i64.const n; i64.add; global.set cost` */
 function increment(cost: number, n: number): number[] {
-  return [0x23, ...leb(cost), 0x42, ...sleb(n), 0x7c, 0x24, ...leb(cost)];
+  return [0x23, ...encodeU32(cost), 0x42, ...encodeS32(n), 0x7c, 0x24, ...encodeU32(cost)];
 }
 
 /** `steps -= 1; if (steps < 0) unreachable` */
 function stepGuard(steps: number): number[] {
-  const g = leb(steps);
+  const g = encodeU32(steps);
   return [0x23, ...g, 0x41, 0x01, 0x6b, 0x24, ...g, 0x23, ...g, 0x41, 0x00, 0x48, 0x04, 0x40, 0x00, 0x0b];
 }
 
@@ -279,7 +279,7 @@ function skipImmediates(c: Cursor, op: number): boolean {
       c.u32();
       return op === 0x13;
     case 0x1c: // select t*
-      for (let n = c.u32(); n > 0; n--) c.valType();
+      for (let n = c.u32(); n > 0; n--) c.localType();
       return false;
     case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: // local.*, global.*, table.get/set
       c.u32();
@@ -328,47 +328,28 @@ function skipSimd(c: Cursor, sub: number): boolean {
   return false;
 }
 
-class Cursor {
-  constructor(
-    private readonly bytes: Uint8Array,
-    public pos: number,
-  ) {}
-
-  byte(): number {
-    const b = this.bytes[this.pos++];
-    if (b === undefined) throw new Malformed("unexpected end of the module");
-    return b;
-  }
-
-  u32(): number {
-    let result = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-    }
-    throw new Malformed("bad LEB128");
+/** The module's Reader, with the immediates only instruction decoding needs. */
+class Cursor extends Reader {
+  constructor(bytes: Uint8Array, pos: number) {
+    super(bytes, pos, bytes.length);
   }
 
   sleb(): void {
-    for (let i = 0; i < 10; i++) if ((this.byte() & 0x80) === 0) return;
-    throw new Malformed("bad LEB128");
+    this.skipSigned();
   }
 
-  skip(n: number): void {
-    this.pos += n;
-    if (this.pos > this.bytes.length) throw new Malformed("unexpected end of the module");
-  }
-
-  valType(): void {
+  /** A value type, reference types with a heap type (typed function references) included. */
+  localType(): void {
     const t = this.byte();
-    if (t === 0x63 || t === 0x64) this.sleb(); // (ref null? ht)
+    if (t === 0x63 || t === 0x64) this.skipSigned();
   }
 
   blockType(): void {
-    const t = this.bytes[this.pos]!;
-    if (t === 0x40 || (t >= 0x6f && t <= 0x7f)) this.pos++;
-    else this.sleb(); // a type index (s33)
+    const t = this.byte();
+    if (t !== 0x40 && !(t >= 0x6f && t <= 0x7f)) {
+      this.pos--;
+      this.skipSigned(); // a type index (s33)
+    }
   }
 
   memarg(): void {
@@ -377,7 +358,7 @@ class Cursor {
     this.u32();
   }
 
-  limits(): void {
+  skipLimits(): void {
     const flags = this.byte();
     this.u32();
     if (flags & 1) this.u32();
@@ -404,24 +385,4 @@ class Emitter {
   }
 }
 
-function leb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
 
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value = Math.floor(value / 128);
-    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
-}

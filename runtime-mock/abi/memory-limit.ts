@@ -6,7 +6,7 @@
 // instead. Adding a maximum can lengthen the section by a few bytes; the shift is returned
 // so that frame offsets can be read back in the original module's coordinates (which its
 // source map indexes).
-import { readSections } from "./module.js";
+import { encodeU32, readSections } from "./module.js";
 import { OffsetMap } from "./offset-map.js";
 
 export const PAGE_BYTES = 65536;
@@ -36,7 +36,7 @@ export function limitMemory(bytes: Uint8Array, maxPages: number): LimitedModule 
   };
   const body: number[] = [];
   const count = u32();
-  body.push(...leb(count));
+  body.push(...encodeU32(count));
   let changed = false;
   for (let i = 0; i < count; i++) {
     const flags = bytes[pos++]!;
@@ -46,10 +46,10 @@ export function limitMemory(bytes: Uint8Array, maxPages: number): LimitedModule 
     const limited = Math.max(initial, Math.min(maximum ?? Infinity, maxPages));
     // An initial size over the limit is left for the load check to report.
     if (limited !== maximum) changed = true;
-    body.push(flags | 1, ...leb(initial), ...leb(limited));
+    body.push(flags | 1, ...encodeU32(initial), ...encodeU32(limited));
   }
   if (!changed || pos !== memory.end) return { bytes };
-  const frame = [5, ...leb(body.length), ...body];
+  const frame = [5, ...encodeU32(body.length), ...body];
   const out = new Uint8Array(bytes.length - (memory.end - memory.frameStart) + frame.length);
   out.set(bytes.subarray(0, memory.frameStart));
   out.set(frame, memory.frameStart);
@@ -64,13 +64,3 @@ export function limitMemory(bytes: Uint8Array, maxPages: number): LimitedModule 
 /** Page count of a byte limit (whole pages only: a partial page cannot be grown into). */
 export const pagesWithin = (limitBytes: number): number => Math.floor(limitBytes / PAGE_BYTES);
 
-function leb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}

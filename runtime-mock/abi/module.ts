@@ -100,6 +100,16 @@ export class Reader {
     throw new Malformed("varuint64 too long");
   }
 
+  /** Skips a signed LEB128 (constants, block type indices, heap types). */
+  skipSigned(): void {
+    this.skipU64();
+  }
+
+  skip(length: number): void {
+    if (length > this.end - this.pos) throw new Malformed("length past end of data");
+    this.pos += length;
+  }
+
   /** A reader over the next `length` bytes; this one moves past them. */
   take(length: number): Reader {
     if (length > this.end - this.pos) throw new Malformed("length past end of data");
@@ -344,4 +354,28 @@ export function formatEngineFuncType(t: FuncType): string {
 export function sameFuncType(a: FuncType, b: FuncType): boolean {
   const eq = (x: ValType[], y: ValType[]) => x.length === y.length && x.every((v, i) => v === y[i]);
   return eq(a.params, b.params) && eq(a.results, b.results);
+}
+
+/** Unsigned LEB128, for the host's own rewrites of a module. */
+export function encodeU32(value: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = value & 0x7f;
+    value = Math.floor(value / 128);
+    if (value !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (value !== 0);
+  return out;
+}
+
+/** Signed LEB128. */
+export function encodeS32(value: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value = Math.floor(value / 128);
+    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
 }
