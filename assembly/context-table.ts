@@ -12,6 +12,8 @@ export class ContextTable<T> {
   private ids: StaticArray<u32> = new StaticArray<u32>(INITIAL_SLOTS);
   private items: StaticArray<T | null> = new StaticArray<T | null>(INITIAL_SLOTS);
   private used: i32 = 0;
+  /** Slots − 1 (a power of two): kept, so no lookup asks the array for its length. */
+  private mask: i32 = INITIAL_SLOTS - 1;
 
   get(id: u32): T | null {
     const slot = this.find(id);
@@ -19,12 +21,12 @@ export class ContextTable<T> {
   }
 
   set(id: u32, item: T): void {
-    if (this.used * 2 >= this.ids.length) this.grow();
-    const mask = this.ids.length - 1;
+    if (this.used * 2 > this.mask) this.grow();
+    const mask = this.mask;
     let slot = <i32>id & mask;
     for (let at = this.idAt(slot); at != 0 && at != id; at = this.idAt(slot)) slot = (slot + 1) & mask;
     if (this.idAt(slot) == 0) this.used++;
-    unchecked((this.ids[slot] = id));
+    this.setIdAt(slot, id);
     unchecked((this.items[slot] = item));
   }
 
@@ -32,18 +34,18 @@ export class ContextTable<T> {
   delete(id: u32): bool {
     let hole = this.find(id);
     if (hole < 0) return false;
-    const mask = this.ids.length - 1;
+    const mask = this.mask;
     // Move back each later entry of the probe run whose home slot is not between the hole and it.
     for (let next = (hole + 1) & mask, at = this.idAt(next); at != 0; next = (next + 1) & mask, at = this.idAt(next)) {
       const home = <i32>at & mask;
       const movable = hole <= next ? home <= hole || home > next : home <= hole && home > next;
       if (movable) {
-        unchecked((this.ids[hole] = at));
+        this.setIdAt(hole, at);
         unchecked((this.items[hole] = unchecked(this.items[next])));
         hole = next;
       }
     }
-    unchecked((this.ids[hole] = 0));
+    this.setIdAt(hole, 0);
     unchecked((this.items[hole] = null));
     this.used--;
     return true;
@@ -51,7 +53,7 @@ export class ContextTable<T> {
 
   /** The slot of `id`, or -1. The table is never more than half full, so a probe meets an empty slot. */
   private find(id: u32): i32 {
-    const mask = this.ids.length - 1;
+    const mask = this.mask;
     for (let slot = <i32>id & mask; ; slot = (slot + 1) & mask) {
       const at = this.idAt(slot);
       if (at == id) return slot;
@@ -60,9 +62,15 @@ export class ContextTable<T> {
     return -1;
   }
 
+  // Raw loads and stores: the size-optimized build does not inline StaticArray's accessors.
   // @ts-ignore: decorator
   @inline private idAt(slot: i32): u32 {
     return load<u32>(changetype<usize>(this.ids) + (<usize>slot << 2));
+  }
+
+  // @ts-ignore: decorator
+  @inline private setIdAt(slot: i32, id: u32): void {
+    store<u32>(changetype<usize>(this.ids) + (<usize>slot << 2), id);
   }
 
   private grow(): void {
@@ -70,6 +78,7 @@ export class ContextTable<T> {
     const items = this.items;
     this.ids = new StaticArray<u32>(ids.length * 2);
     this.items = new StaticArray<T | null>(ids.length * 2);
+    this.mask = ids.length * 2 - 1;
     this.used = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = unchecked(ids[i]);

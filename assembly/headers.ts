@@ -71,9 +71,10 @@ export class Headers {
 
   /** Adds every header of `headers`, in order; stops at and returns the first failure. */
   addAll(headers: Array<Header>): WasmResult {
-    for (let i = 0; i < headers.length; i++) {
-      const name = headers[i].encodedName;
-      const value = headers[i].encodedValue;
+    for (let i = 0, n = headers.length; i < n; i++) {
+      const header = unchecked(headers[i]);
+      const name = header.encodedName;
+      const value = header.encodedValue;
       const result = record(proxy_add_header_map_value(this.mapType, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength));
       if (result != WasmResult.Ok) return result;
     }

@@ -1,2 +1,2 @@
 // jest runs the package's CommonJS entry, with no flags (no --experimental-vm-modules).
-module.exports = { rootDir: __dirname, testMatch: ["<rootDir>/jest.test.cjs"], testEnvironment: "node" };
+module.exports = { rootDir: __dirname, testMatch: ["<rootDir>/jest.spec.cjs"], testEnvironment: "node" };

@@ -15,7 +15,7 @@ const run = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BUILD_FILES = ["rollup.config.mjs", "tsconfig.json", "tsconfig.build.json", "tsconfig.cli.json"];
 const BUNDLE_SOURCES = ["cli", "runtime-mock", "rollup.config.mjs"];
-const BUNDLES = ["dist/index.js", "dist/cli.js", "dist/coverage-transform.js"];
+const BUNDLES = ["dist/index.js", "dist/index.cjs", "dist/cli.js", "dist/coverage-transform.js"];
 
 let packed: Promise<string> | undefined;
 
@@ -52,8 +52,9 @@ async function bundlesAreFresh(): Promise<boolean> {
 async function stageAndBuild(work: string): Promise<string> {
   const stage = join(work, "package");
   const pkg = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as { files: string[] };
-  const published = pkg.files.filter((f) => !f.startsWith("!") && f !== "dist");
-  for (const file of ["package.json", ...published, ...BUILD_FILES]) {
+  // The published files, and the sources the bundles are built from (which are not published).
+  const published = pkg.files.filter((f) => !f.startsWith("!") && f !== "dist" && !BUNDLE_SOURCES.some((s) => f.startsWith(`${s}/`)));
+  for (const file of new Set(["package.json", ...published, ...BUILD_FILES, ...BUNDLE_SOURCES])) {
     await cp(join(REPO_ROOT, file), join(stage, file), { recursive: true, filter: (src) => !src.includes("__tests__") });
   }
   await symlink(join(REPO_ROOT, "node_modules"), join(stage, "node_modules"), "dir");
