@@ -138,8 +138,15 @@ export function rootContext(contextId: u32): RootContext | null {
   return root;
 }
 
+/** The HTTP context of `contextId` (made now when another stream kind announced it), or null. */
+// @ts-ignore: decorator (inlined into each callback: the common case is one comparison)
+@inline
 export function httpContext(contextId: u32): HttpContext | null {
-  if (contextId == lastStreamId && lastStream !== null) return lastStream;
+  const last = lastStream;
+  return contextId == lastStreamId && last !== null ? last : findHttpContext(contextId);
+}
+
+function findHttpContext(contextId: u32): HttpContext | null {
   let found = streams.get(contextId);
   if (found === null) {
     const others = otherStreams;
