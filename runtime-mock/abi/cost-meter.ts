@@ -54,13 +54,14 @@ export function instrumentCost(bytes: Uint8Array, options: CostMeterOptions): Me
   const { sections, framingBroken } = readSections(bytes);
   if (framingBroken) throw new Malformed("the module's sections are damaged");
   const find = (id: number) => sections.find((s) => s.id === id);
-  const importedGlobals = countImportedGlobals(bytes, find(SECTION.import));
+  const imports = countImports(bytes, find(SECTION.import));
+  const importedGlobals = imports.globals;
   const globalSection = find(SECTION.global);
   const definedGlobals = globalSection ? new Cursor(bytes, globalSection.start).u32() : 0;
   const code = find(SECTION.code);
   if (!code) throw new Malformed("the module has no code section");
   const functions = new Cursor(bytes, code.start).u32();
-  const importedFunctions = countImports(bytes, find(SECTION.import)).functions;
+  const importedFunctions = imports.functions;
   const counting = options.count ?? true;
   const costGlobals = !counting ? 0 : options.byFunction ? functions : 1;
   const firstCost = importedGlobals + definedGlobals;
@@ -137,10 +138,6 @@ function appendEntries(bytes: Uint8Array, section: { start: number; end: number 
   const c = new Cursor(bytes, section.start);
   const count = c.u32();
   return Uint8Array.from([...encodeU32(count + extra), ...bytes.subarray(c.pos, section.end), ...entries]);
-}
-
-function countImportedGlobals(bytes: Uint8Array, section: { start: number; end: number } | undefined): number {
-  return countImports(bytes, section).globals;
 }
 
 function countImports(bytes: Uint8Array, section: { start: number; end: number } | undefined): { functions: number; globals: number } {

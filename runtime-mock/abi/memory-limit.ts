@@ -6,7 +6,7 @@
 // instead. Adding a maximum can lengthen the section by a few bytes; the shift is returned
 // so that frame offsets can be read back in the original module's coordinates (which its
 // source map indexes).
-import { encodeU32, readSections } from "./module.js";
+import { encodeU32, Reader, readSections } from "./module.js";
 import { OffsetMap } from "./offset-map.js";
 
 export const PAGE_BYTES = 65536;
@@ -24,31 +24,22 @@ export function limitMemory(bytes: Uint8Array, maxPages: number): LimitedModule 
   const { sections, framingBroken } = readSections(bytes);
   const memory = sections.find((s) => s.id === 5);
   if (!memory || framingBroken) return { bytes };
-  let pos = memory.start;
-  const u32 = (): number => {
-    let result = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      const b = bytes[pos++]!;
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-    }
-    throw new RangeError("bad LEB128");
-  };
+  const r = new Reader(bytes, memory.start, memory.end);
   const body: number[] = [];
-  const count = u32();
+  const count = r.u32();
   body.push(...encodeU32(count));
   let changed = false;
   for (let i = 0; i < count; i++) {
-    const flags = bytes[pos++]!;
+    const flags = r.byte();
     if (flags & 4) return { bytes }; // memory64: not ours to touch
-    const initial = u32();
-    const maximum = flags & 1 ? u32() : undefined;
+    const initial = r.u32();
+    const maximum = flags & 1 ? r.u32() : undefined;
     const limited = Math.max(initial, Math.min(maximum ?? Infinity, maxPages));
     // An initial size over the limit is left for the load check to report.
     if (limited !== maximum) changed = true;
     body.push(flags | 1, ...encodeU32(initial), ...encodeU32(limited));
   }
-  if (!changed || pos !== memory.end) return { bytes };
+  if (!changed || !r.atEnd) return { bytes };
   const frame = [5, ...encodeU32(body.length), ...body];
   const out = new Uint8Array(bytes.length - (memory.end - memory.frameStart) + frame.length);
   out.set(bytes.subarray(0, memory.frameStart));
