@@ -35,27 +35,24 @@ export class Headers {
     clearOut();
     if (record(proxy_get_header_map_pairs(this.mapType, PTR_OUT, SIZE_OUT)) != WasmResult.Ok) return values;
     const pairs = takeBytes();
-    // Compare names as bytes and decode only the matching values: a request carries many
-    // headers and an authorization check wants one of them.
     const wanted = String.UTF8.encode(asciiLowerCase(name), false);
-    const wantedPtr = changetype<usize>(wanted);
-    const wantedSize = <usize>wanted.byteLength;
-    const base = changetype<usize>(pairs);
-    const end = base + <usize>pairs.byteLength;
-    if (pairs.byteLength < 4) return values;
-    const count = <usize>load<u32>(base);
-    let data = base + 4 + 8 * count;
-    if (data > end) return values;
-    for (let i: usize = 0; i < count; i++) {
-      const nameSize = <usize>load<u32>(base + 4 + 8 * i);
-      const valueSize = <usize>load<u32>(base + 8 + 8 * i);
-      if (data + nameSize + valueSize + 2 > end) break;
-      if (nameSize == wantedSize && memory.compare(data, wantedPtr, nameSize) == 0) {
-        values.push(String.UTF8.decodeUnsafe(data + nameSize + 1, valueSize));
-      }
-      data += nameSize + valueSize + 2;
-    }
+    scanPairs(changetype<usize>(pairs), pairs.byteLength, wanted, values, null);
     return values;
+  }
+
+  /**
+   * Whether the map has `header.name` and every one of its entries holds exactly
+   * `header.value`, read in place: no string or array is made, so a check that runs on
+   * every request costs one host call. `header.name` must be lower-case (as the host keeps
+   * names); build the Header once, at configuration time.
+   */
+  allAre(header: Header): bool {
+    clearOut();
+    if (record(proxy_get_header_map_pairs(this.mapType, PTR_OUT, SIZE_OUT)) != WasmResult.Ok) return false;
+    const base = load<usize>(PTR_OUT);
+    const matches = scanPairs(base, <i32>load<u32>(SIZE_OUT), header.encodedName, null, header.encodedValue);
+    if (base != 0) heap.free(base);
+    return matches > 0;
   }
 
   has(name: string): bool {
@@ -170,3 +167,33 @@ export const responseTrailers = new Headers(MapType.HttpResponseTrailers);
 @lazy export const httpCallResponseHeaders = new Headers(MapType.HttpCallResponseHeaders);
 // @ts-ignore: decorator
 @lazy export const httpCallResponseTrailers = new Headers(MapType.HttpCallResponseTrailers);
+
+/**
+ * Walks a pairs buffer (ABI.md §6.1: [count][(nameSize, valueSize) × count], then each
+ * name and value NUL-terminated) for the entries named `name`, comparing bytes: only what
+ * matches is decoded, into `values` when given. With `expected`, returns -1 at the first
+ * value that differs from it; otherwise the number of entries named `name`. A truncated
+ * buffer ends the walk.
+ */
+function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<string> | null, expected: ArrayBuffer | null): i32 {
+  if (size < 4) return 0;
+  const end = base + <usize>size;
+  const count = <usize>load<u32>(base);
+  let data = base + 4 + 8 * count;
+  if (data > end) return 0;
+  const nameSize = <usize>name.byteLength;
+  let matches = 0;
+  for (let i: usize = 0; i < count; i++) {
+    const entryNameSize = <usize>load<u32>(base + 4 + 8 * i);
+    const valueSize = <usize>load<u32>(base + 8 + 8 * i);
+    if (data + entryNameSize + valueSize + 2 > end) break;
+    if (entryNameSize == nameSize && memory.compare(data, changetype<usize>(name), nameSize) == 0) {
+      const value = data + entryNameSize + 1;
+      if (values !== null) values.push(String.UTF8.decodeUnsafe(value, valueSize));
+      if (expected !== null && (valueSize != <usize>expected.byteLength || memory.compare(value, changetype<usize>(expected), valueSize) != 0)) return -1;
+      matches++;
+    }
+    data += entryNameSize + valueSize + 2;
+  }
+  return matches;
+}

@@ -9,7 +9,7 @@ export {
 } from "./types";
 export { lastResult } from "./abi/status";
 export { log } from "./log";
-export { Header, Headers, isValidHeaderName, isValidHeaderValue } from "./headers";
+export { asciiLowerCase, Header, Headers, isValidHeaderName, isValidHeaderValue } from "./headers";
 export {
   requestHeaders, requestTrailers, responseHeaders, responseTrailers,
   httpCallResponseHeaders, httpCallResponseTrailers,

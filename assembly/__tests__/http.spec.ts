@@ -9,6 +9,7 @@ import { mockHost, REQUEST, RESPONSE } from "../testing/host";
 // What the contexts saw, for the specs to check (AssemblyScript has no closures).
 let seenFirst: string | null = null;
 let seenAll: Array<string> = [];
+let seenAllAre: bool[] = [];
 let seenMissing: string | null = "unset";
 let seenMissingResult: WasmResult = WasmResult.Ok;
 let seenByteSize: u32 = 0;
@@ -40,6 +41,14 @@ class Stream extends HttpContext {
       h.add("X-Multi", "two");
       seenFirst = h.get("x-multi");
       seenAll = h.getAll("x-multi");
+      // Present with one value everywhere, present with two different values, absent, a value that is a prefix.
+      h.add("x-same", "v");
+      h.add("x-same", "v");
+      seenAllAre = [
+        h.allAre(new Header("x-same", "v")), h.allAre(new Header("x-multi", "one")), h.allAre(new Header("x-absent", "v")),
+        h.allAre(new Header("x-same", "")), h.allAre(new Header(":method", "GET")),
+      ];
+      h.remove("x-same");
       seenMissing = h.get("x-absent");
       seenMissingResult = lastResult();
       h.replace("x-replaced", "new");
@@ -134,6 +143,11 @@ describe("headers", () => {
     expect(seenFirst).toBe("one");
     expect(seenAll.length).toBe(2);
     expect(seenAll[1]).toBe("two");
+    expect(seenAllAre[0]).toBe(true, "every x-same is v");
+    expect(seenAllAre[1]).toBe(false, "one x-multi is two");
+    expect(seenAllAre[2]).toBe(false, "absent is not allowed");
+    expect(seenAllAre[3]).toBe(false, "values compare whole, not as prefixes");
+    expect(seenAllAre[4]).toBe(true, "pseudo-headers too");
     expect(seenMissing).toBeNull();
     expect(seenMissingResult).toBe(WasmResult.NotFound);
     expect(mockHost.forwardedHeader(stream, REQUEST, "x-replaced")).toBe("new");

@@ -3,7 +3,7 @@
 // 403. Header name, expected value, status and body are configurable:
 //   {"header": "allow", "expectedValue": "true", "status": 403, "body": "..."}
 import {
-  ConfigReader, FilterHeadersStatus, HttpContext, log, LogLevel, registerRootContext, RootContext,
+  asciiLowerCase, ConfigReader, FilterHeadersStatus, Header, HttpContext, log, LogLevel, registerRootContext, RootContext,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports-http";
 
@@ -12,6 +12,8 @@ class Settings {
   expectedValue: string = "true";
   status: u32 = 403;
   body: string = "Forbidden by header-authorization Wasm plugin";
+  /** The header as the host keeps it (lower-case name) with the value that passes: checked in place on every request. */
+  required: Header = new Header("allow", "true");
 }
 
 class HeaderAuthorizationRoot extends RootContext {
@@ -37,13 +39,9 @@ class HeaderAuthorization extends HttpContext {
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
     const settings = this.settings;
-    // Every entry of a repeated header must carry the expected value.
+    // Every entry of a repeated header must carry the expected value (no strings are made for it).
+    if (this.requestHeaders.allAre(settings.required)) return FilterHeadersStatus.Continue;
     const values = this.requestHeaders.getAll(settings.header);
-    let allowed = values.length > 0;
-    for (let i = 0; i < values.length; i++) {
-      if (values[i] != settings.expectedValue) allowed = false;
-    }
-    if (allowed) return FilterHeadersStatus.Continue;
     if (log.enabled(LogLevel.Debug)) {
       const seen = values.length == 0 ? "absent" : "\"" + values.join("\", \"") + "\"";
       log.debug("header-authorization: denied: header \"" + settings.header + "\" is " + seen +
@@ -69,6 +67,7 @@ function readSettings(config: ConfigReader): Settings {
     else if (name == "body") settings.body = config.string(name, settings.body);
     else config.unknown(name, FIELDS);
   }
+  settings.required = new Header(asciiLowerCase(settings.header), settings.expectedValue);
   return settings;
 }
 
