@@ -22,7 +22,7 @@ export class Headers {
 
   /** First value of `name`, or null if absent (see `lastResult()` for why). */
   get(name: string): string | null {
-    const key = String.UTF8.encode(name, false);
+    const key = nameBytes(name);
     clearOut();
     const result = record(proxy_get_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, PTR_OUT, SIZE_OUT));
     if (result != WasmResult.Ok) return null;
@@ -61,7 +61,7 @@ export class Headers {
 
   /** Adds an entry (Envoy joins a repeated inline header such as user-agent with ","). */
   add(name: string, value: string): WasmResult {
-    const key = String.UTF8.encode(name, false);
+    const key = nameBytes(name);
     const val = String.UTF8.encode(value, false);
     return record(proxy_add_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength));
   }
@@ -80,14 +80,14 @@ export class Headers {
 
   /** Removes every entry of `name` and sets one with `value`. */
   replace(name: string, value: string): WasmResult {
-    const key = String.UTF8.encode(name, false);
+    const key = nameBytes(name);
     const val = String.UTF8.encode(value, false);
     return record(proxy_replace_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength));
   }
 
   /** Removes every entry of `name` (Ok when there was none). */
   remove(name: string): WasmResult {
-    const key = String.UTF8.encode(name, false);
+    const key = nameBytes(name);
     return record(proxy_remove_header_map_value(this.mapType, changetype<usize>(key), key.byteLength));
   }
 
@@ -196,4 +196,27 @@ function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<stri
     data += entryNameSize + valueSize + 2;
   }
   return matches;
+}
+
+// Header names a plugin writes as literals ("authorization", ":path") live in the data
+// segment, below __heap_base: immutable and never freed, so their UTF-8 is made once and
+// found again by address. Every other string is encoded each time, as its address may be
+// reused once the collector frees it.
+const NAME_CACHE_SIZE = 8;
+const cachedNameAt = new StaticArray<usize>(NAME_CACHE_SIZE);
+const cachedNameBytes = new StaticArray<ArrayBuffer | null>(NAME_CACHE_SIZE);
+let nextCachedName = 0;
+
+function nameBytes(name: string): ArrayBuffer {
+  const at = changetype<usize>(name);
+  if (at >= __heap_base) return String.UTF8.encode(name, false);
+  for (let i = 0; i < NAME_CACHE_SIZE; i++) {
+    if (unchecked(cachedNameAt[i]) == at) return unchecked(cachedNameBytes[i])!;
+  }
+  const bytes = String.UTF8.encode(name, false);
+  const slot = nextCachedName;
+  nextCachedName = (slot + 1) % NAME_CACHE_SIZE;
+  unchecked((cachedNameAt[slot] = at));
+  unchecked((cachedNameBytes[slot] = bytes));
+  return bytes;
 }

@@ -10,6 +10,7 @@ import { mockHost, REQUEST, RESPONSE } from "../testing/host";
 let seenFirst: string | null = null;
 let seenAll: Array<string> = [];
 let seenAllAre: bool[] = [];
+let seenByName: Array<string | null> = [];
 let seenMissing: string | null = "unset";
 let seenMissingResult: WasmResult = WasmResult.Ok;
 let seenByteSize: u32 = 0;
@@ -49,6 +50,13 @@ class Stream extends HttpContext {
         h.allAre(new Header("x-same", "")), h.allAre(new Header(":method", "GET")),
       ];
       h.remove("x-same");
+      // Literal names are encoded once and found by address; built names each time. Ten
+      // literals cycle the 8-entry cache; each lookup must still read its own header.
+      const built = "x-" + "multi";
+      seenByName = [
+        h.get(built), h.get(":method"), h.get(":path"), h.get(":authority"), h.get("x-a1"), h.get("x-a2"), h.get("x-a3"),
+        h.get("x-a4"), h.get("x-a5"), h.get("x-a6"), h.get(":method"), h.get("x-multi"), h.get(built),
+      ];
       seenMissing = h.get("x-absent");
       seenMissingResult = lastResult();
       h.replace("x-replaced", "new");
@@ -148,6 +156,13 @@ describe("headers", () => {
     expect(seenAllAre[2]).toBe(false, "absent is not allowed");
     expect(seenAllAre[3]).toBe(false, "values compare whole, not as prefixes");
     expect(seenAllAre[4]).toBe(true, "pseudo-headers too");
+    expect(seenByName[0]).toBe("one");
+    expect(seenByName[1]).toBe("GET");
+    expect(seenByName[2]).toBe("/");
+    expect(seenByName[4]).toBeNull();
+    expect(seenByName[10]).toBe("GET", "a literal evicted from the cache is encoded again");
+    expect(seenByName[11]).toBe("one");
+    expect(seenByName[12]).toBe("one");
     expect(seenMissing).toBeNull();
     expect(seenMissingResult).toBe(WasmResult.NotFound);
     expect(mockHost.forwardedHeader(stream, REQUEST, "x-replaced")).toBe("new");
