@@ -2,8 +2,6 @@
 // that go through it (ABI.md §8.1 start, §8.2 streams, §8.5 shutdown). Loads any
 // proxy-wasm module (AssemblyScript, Rust, Go, C++), links it like cpp-host, and answers
 // every host call the way Envoy does.
-import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { compilePlugin } from "./abi/compiled-modules.js";

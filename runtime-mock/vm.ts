@@ -23,8 +23,8 @@ import { PluginTrapError } from "./diagnostics/trap-error.js";
 import { createHostImports } from "./abi/hostcalls/index.js";
 import type { ImportedObjectDescriptor } from "./abi/imported-memory.js";
 import { PluginMemory } from "./abi/memory.js";
-import { pagesWithin } from "./abi/memory-limit.js";
-import { COST_GLOBAL, STEPS_GLOBAL } from "./abi/cost-meter.js";
+import { limitedMaximum, pagesWithin } from "./abi/memory-limit.js";
+import { costCounterOf, STEPS_GLOBAL } from "./abi/cost-meter.js";
 import { CostLedger } from "./cost.js";
 import type { OffsetMap } from "./abi/offset-map.js";
 import { WASI_FUNCTIONS, WASI_MODULES } from "./abi/signatures.js";
@@ -195,8 +195,8 @@ export class PluginVm implements CallTarget {
     this.exports = instance.exports as Record<string, unknown>;
     if (this.metered) {
       for (const [name, value] of Object.entries(this.exports)) {
-        const match = /^pwas_cost(?:_(\d+))?$/.exec(name);
-        if (match && name.startsWith(COST_GLOBAL)) this.costCounters.push([match[1] === undefined ? -1 : Number(match[1]), value as WebAssembly.Global]);
+        const counts = costCounterOf(name);
+        if (counts !== undefined) this.costCounters.push([counts, value as WebAssembly.Global]);
       }
     }
     // The step guard's counter (abi/cost-meter.ts); the host sets it before each call.
@@ -330,8 +330,7 @@ export class PluginVm implements CallTarget {
 
   /** An imported memory gets the engine's maximum too (an import without one accepts any). */
   private withinMemoryLimit(descriptor: WebAssembly.MemoryDescriptor): WebAssembly.MemoryDescriptor {
-    const limit = pagesWithin(this.settings.maxMemoryBytes);
-    return { ...descriptor, maximum: Math.max(descriptor.initial, Math.min(descriptor.maximum ?? limit, limit)) };
+    return { ...descriptor, maximum: limitedMaximum(descriptor.initial, descriptor.maximum, pagesWithin(this.settings.maxMemoryBytes)) };
   }
 
   /**

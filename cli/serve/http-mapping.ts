@@ -79,3 +79,11 @@ export function rawHeadersOf(headers: HeaderMap): string[] {
 export function responseHasNoBody(method: string, status: number): boolean {
   return method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
 }
+
+const textEncoder = new TextEncoder();
+
+/** A reply Envoy makes itself (503, 504, 408): a plain-text body with its length. */
+export function plainTextReply(status: number, body: string): { headers: HeaderMap; body: Uint8Array } {
+  const bytes = textEncoder.encode(body);
+  return { headers: new HeaderMap("responseHeaders", [[":status", String(status)], ["content-length", String(bytes.length)], ["content-type", "text/plain"]]), body: bytes };
+}

@@ -6,19 +6,14 @@
 import { request as httpRequest } from "node:http";
 import type { CalloutLoop } from "../../runtime-mock/http-call.js";
 import { HeaderMap } from "../../runtime-mock/index.js";
+import { plainTextReply } from "./http-mapping.js";
 import type {
   GrpcCallbacks, GrpcCalloutRequest, HttpCallbacks, HttpCalloutRequest, HttpCalloutResponse, UpstreamRequest, UpstreamStream, Upstreams,
 } from "../../runtime-mock/callouts.js";
 
-const encoder = new TextEncoder();
 
 function localReply(status: number, body: string): HttpCalloutResponse {
-  const bytes = encoder.encode(body);
-  return {
-    headers: new HeaderMap("responseHeaders", [[":status", String(status)], ["content-length", String(bytes.length)], ["content-type", "text/plain"]]),
-    body: bytes,
-    trailers: undefined,
-  };
+  return { ...plainTextReply(status, body), trailers: undefined };
 }
 
 export class RealUpstreams implements Upstreams {

@@ -5,6 +5,7 @@
 // local replies and resumes from callouts all work as they do in one filter.
 import { HeaderMap, type HttpMessage, type HttpStream } from "../../runtime-mock/index.js";
 import { codecProblem } from "./codec-checks.js";
+import { plainTextReply } from "./http-mapping.js";
 
 /** Where the chain's output goes: the upstream (request) and the client (response). */
 export interface ChainSink {
@@ -102,12 +103,11 @@ export class RequestChain {
    */
   envoyReply(status: number, body: string): void {
     if (this.finished) return;
-    const bytes = new TextEncoder().encode(body);
-    const headers = new HeaderMap("responseHeaders", [[":status", String(status)], ["content-length", String(bytes.length)], ["content-type", "text/plain"]]);
+    const reply = plainTextReply(status, body);
     let from = this.links.length - 1;
     while (from >= 0 && !this.links[from].stream) from--;
-    this.deliverHeaders("response", from, headers, false);
-    this.deliverData("response", from, bytes, true);
+    this.deliverHeaders("response", from, reply.headers, false);
+    this.deliverData("response", from, reply.body, true);
     this.pump();
   }
 

@@ -50,6 +50,13 @@ export interface CostMeterOptions {
 /** The export of function `index`'s counter in a byFunction copy. */
 export const functionCostGlobal = (index: number): string => `${COST_GLOBAL}_${index}`;
 
+/** What an export of a metered copy counts: -1 for the total, a function's index, or undefined when it is no counter. */
+export function costCounterOf(exportName: string): number | undefined {
+  if (exportName === COST_GLOBAL) return -1;
+  const match = /^pwas_cost_(\d+)$/.exec(exportName);
+  return match ? Number(match[1]) : undefined;
+}
+
 export function instrumentCost(bytes: Uint8Array, options: CostMeterOptions): MeteredModule {
   const { sections, framingBroken } = readSections(bytes);
   if (framingBroken) throw new Malformed("the module's sections are damaged");
@@ -86,45 +93,38 @@ export function instrumentCost(bytes: Uint8Array, options: CostMeterOptions): Me
   const rewrite = rewriteCode(bytes, code.start, code.end, counting ? (f) => (options.byFunction ? firstCost + f : firstCost) : undefined, options.stepGuard ? steps : undefined);
 
   // Reassemble: every section as it was, except those three.
-  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
-  let size = 8;
-  const push = (part: Uint8Array) => {
-    parts.push(part);
-    size += part.length;
+  const out = new Emitter();
+  out.bytes(bytes.subarray(0, 8));
+  const writeSection = (id: number, body: Uint8Array) => {
+    out.bytes([id, ...encodeU32(body.length)]);
+    out.bytes(body);
   };
-  const pushSection = (id: number, body: Uint8Array) => push(Uint8Array.from([id, ...encodeU32(body.length), ...body]));
   let globalsWritten = false;
   let exportsWritten = false;
   let codeStartInOutput = 0;
   for (const section of sections) {
     if (!globalsWritten && (section.id === SECTION.global || AFTER_GLOBAL.has(section.id))) {
-      pushSection(SECTION.global, globalsBody);
+      writeSection(SECTION.global, globalsBody);
       globalsWritten = true;
       if (section.id === SECTION.global) continue;
     }
     if (!exportsWritten && (section.id === SECTION.export || AFTER_EXPORT.has(section.id))) {
-      pushSection(SECTION.export, exportsBody);
+      writeSection(SECTION.export, exportsBody);
       exportsWritten = true;
       if (section.id === SECTION.export) continue;
     }
     if (section.id === SECTION.code) {
-      push(Uint8Array.from([SECTION.code, ...encodeU32(rewrite.body.length)]));
-      codeStartInOutput = size;
-      push(rewrite.body);
+      out.bytes([SECTION.code, ...encodeU32(rewrite.body.length)]);
+      codeStartInOutput = out.length;
+      out.bytes(rewrite.body);
       continue;
     }
-    push(bytes.subarray(section.frameStart, section.end));
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
+    out.bytes(bytes.subarray(section.frameStart, section.end));
   }
   const offsets = new OffsetMap();
   // Before the code section, offsets do not matter to frames; inside it, per run.
   for (const [relative, originalAbsolute] of rewrite.runs) offsets.add(codeStartInOutput + relative, codeStartInOutput + relative - originalAbsolute);
-  return { bytes: out, offsets };
+  return { bytes: out.take(), offsets };
 }
 
 function exportEntry(name: string, index: number): number[] {

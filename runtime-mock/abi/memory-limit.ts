@@ -34,8 +34,7 @@ export function limitMemory(bytes: Uint8Array, maxPages: number): LimitedModule 
     if (flags & 4) return { bytes }; // memory64: not ours to touch
     const initial = r.u32();
     const maximum = flags & 1 ? r.u32() : undefined;
-    const limited = Math.max(initial, Math.min(maximum ?? Infinity, maxPages));
-    // An initial size over the limit is left for the load check to report.
+    const limited = limitedMaximum(initial, maximum, maxPages);
     if (limited !== maximum) changed = true;
     body.push(flags | 1, ...encodeU32(initial), ...encodeU32(limited));
   }
@@ -51,6 +50,13 @@ export function limitMemory(bytes: Uint8Array, maxPages: number): LimitedModule 
   offsets.add(memory.end + by, by);
   return { bytes: out, offsets };
 }
+
+/**
+ * A memory's maximum under the engine's limit: the declared one if lower, never below the
+ * initial size (an initial size over the limit is left for the load check to report).
+ */
+export const limitedMaximum = (initial: number, declared: number | undefined, maxPages: number): number =>
+  Math.max(initial, Math.min(declared ?? maxPages, maxPages));
 
 /** Page count of a byte limit (whole pages only: a partial page cannot be grown into). */
 export const pagesWithin = (limitBytes: number): number => Math.floor(limitBytes / PAGE_BYTES);
