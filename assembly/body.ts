@@ -59,3 +59,16 @@ export const responseBody = new Body(BufferType.HttpResponseBody);
 // Callout data: built only in plugins that read it.
 // @ts-ignore: decorator
 @lazy export const httpCallResponseBody = new Body(BufferType.HttpCallResponseBody);
+
+// TCP connection data (ABI.md §4.5): built only in plugins with a TcpContext.
+/**
+ * The client's bytes on their way upstream (buffer 2). Readable and writable during
+ * onDownstreamData and for as long as the filter holds them after StopIteration; elsewhere
+ * empty (size 0, writes BadArgument).
+ */
+// @ts-ignore: decorator
+@lazy export const downstreamData = new Body(BufferType.DownstreamData);
+
+/** The upstream's bytes on their way to the client (buffer 3); the same rules as `downstreamData`. */
+// @ts-ignore: decorator
+@lazy export const upstreamData = new Body(BufferType.UpstreamData);

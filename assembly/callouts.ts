@@ -9,13 +9,13 @@ import { proxy_get_status, proxy_grpc_cancel, proxy_http_call } from "./abi/impo
 import { CALLOUTS, requireLinked } from "./abi/linked";
 import { clearOut, EXTRA_OUT, PTR_OUT, SIZE_OUT, takeString } from "./abi/memory";
 import { record } from "./abi/status";
-import { Body, httpCallResponseBody } from "./body";
 import { toBytes } from "./bytes";
-import { BaseContext } from "./context";
-import { Header, Headers, httpCallResponseHeaders, httpCallResponseTrailers } from "./headers";
+import { CalloutReceiver } from "./callout-receiver";
+import { HttpCallResponse } from "./callout-responses";
+import { Header } from "./headers";
 import { log } from "./log";
 import { encodeHeaders } from "./pairs";
-import { ForgetListener, listenForForgottenContexts } from "./registry";
+import { ForgetListener, listenForForgottenContexts } from "./forgotten-contexts";
 import { LogLevel, WasmResult } from "./types";
 
 // --- tokens in flight ----------------------------------------------------------------
@@ -25,7 +25,7 @@ export const GRPC_CALL: u8 = 1;
 export const GRPC_STREAM: u8 = 2;
 
 class Pending {
-  constructor(public context: BaseContext, public kind: u8) {}
+  constructor(public context: CalloutReceiver, public kind: u8) {}
 }
 
 // @ts-ignore: decorator
@@ -35,7 +35,7 @@ class Pending {
 @lazy const pendingPerContext = new Map<u32, i32>();
 
 /** Remembers that `context` waits for `token`. */
-export function addPending(token: u32, context: BaseContext, kind: u8): void {
+export function addPending(token: u32, context: CalloutReceiver, kind: u8): void {
   if (pending.size == 0) listenForForgottenContexts(forgetPending);
   pending.set(token, new Pending(context, kind));
   const id = context.contextId;
@@ -43,14 +43,14 @@ export function addPending(token: u32, context: BaseContext, kind: u8): void {
 }
 
 /** The context waiting for `token` (of this kind), or null. */
-export function pendingContext(token: u32, kind: u8): BaseContext | null {
+export function pendingContext(token: u32, kind: u8): CalloutReceiver | null {
   if (!pending.has(token)) return null;
   const entry = pending.get(token);
   return entry.kind == kind ? entry.context : null;
 }
 
 /** Forgets `token`; the context that waited for it, or null. */
-export function takePending(token: u32, kind: u8): BaseContext | null {
+export function takePending(token: u32, kind: u8): CalloutReceiver | null {
   const context = pendingContext(token, kind);
   if (context === null) return null;
   pending.delete(token);
@@ -84,7 +84,7 @@ function forgetContextCallouts(contextId: u32): void {
 }
 
 /** Makes a stream context the effective one for its handler (the callback itself runs on the root). */
-export function enter(context: BaseContext, rootContextId: u32): void {
+export function enter(context: CalloutReceiver, rootContextId: u32): void {
   if (context.contextId != rootContextId) record(proxy_set_effective_context(context.contextId));
 }
 
@@ -95,56 +95,6 @@ export function ignored(what: string, token: u32): void {
 
 // --- HTTP calls ----------------------------------------------------------------------
 
-/**
- * The answer to an HTTP callout, handed to the dispatching context's `onHttpCallResponse`.
- * Headers, body and trailers are readable only during that call.
- */
-export class HttpCallResponse {
-  /** Why the call failed, as the host reports it: BrokenConnection ("reset") in Envoy; Ok on success. */
-  failureStatus: WasmResult = WasmResult.Ok;
-  failureMessage: string = "";
-  private statusCache: i32 = -1;
-
-  constructor(
-    public readonly token: u32,
-    public readonly headerCount: u32,
-    public readonly bodySize: u32,
-    public readonly trailerCount: u32,
-  ) {}
-
-  /**
-   * The call failed: reset, or the response exceeded Envoy's buffer limit (no headers, no
-   * body). A timeout is not a failure: it arrives as Envoy's own 504 response.
-   */
-  get failed(): bool {
-    return this.headerCount == 0;
-  }
-
-  /** The response's :status (e.g. 200; 504 when Envoy's timeout fired); 0 when failed. */
-  get statusCode(): u32 {
-    if (this.statusCache < 0) {
-      let code: i32 = 0;
-      if (!this.failed) {
-        const value = httpCallResponseHeaders.get(":status");
-        if (value !== null) code = I32.parseInt(value);
-      }
-      this.statusCache = code > 0 ? code : 0;
-    }
-    return <u32>this.statusCache;
-  }
-
-  get headers(): Headers {
-    return httpCallResponseHeaders;
-  }
-
-  get body(): Body {
-    return httpCallResponseBody;
-  }
-
-  get trailers(): Headers {
-    return httpCallResponseTrailers;
-  }
-}
 
 /**
  * Sends an HTTP request to an Envoy cluster. `headers` must hold :method, :path and
@@ -154,7 +104,7 @@ export class HttpCallResponse {
  * plugin does not export the callout callbacks).
  */
 export function dispatchHttpCall<T>(
-  context: BaseContext, cluster: string, headers: Array<Header>, body: T, timeoutMs: u32, trailers: Array<Header>,
+  context: CalloutReceiver, cluster: string, headers: Array<Header>, body: T, timeoutMs: u32, trailers: Array<Header>,
 ): u32 {
   if (!requireLinked(CALLOUTS, "dispatchHttpCall")) {
     record(WasmResult.Unimplemented);

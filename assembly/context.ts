@@ -1,26 +1,28 @@
 // The contexts a plugin author extends: one RootContext per plugin (configuration,
-// factory of streams) and one HttpContext per HTTP stream. Every callback has a
-// default, so a filter overrides only what it needs.
+// factory of streams), one HttpContext per HTTP stream and one TcpContext per TCP
+// connection. Every callback has a default, so a filter overrides only what it needs.
+// They are one file because they refer to each other (a root makes streams, a stream
+// knows its root).
 import { proxy_close_stream, proxy_continue_stream, proxy_done, proxy_send_local_response, proxy_set_effective_context } from "./abi/imports";
+import { requireLinked, TCP } from "./abi/linked";
 import { record } from "./abi/status";
-import { Body, requestBody, responseBody } from "./body";
+import { Body, downstreamData, requestBody, responseBody, upstreamData } from "./body";
 import { toBytes } from "./bytes";
-import { dispatchHttpCall as httpCall, HttpCallResponse } from "./callouts";
+import { CalloutReceiver } from "./callout-receiver";
+import { dispatchHttpCall as httpCall } from "./callouts";
 import { Configuration, pluginConfiguration, vmConfiguration } from "./configuration";
 import {
-  dispatchGrpcCall as grpcCall, grpcCancel, grpcClose, GrpcCallResponse, grpcSend, openGrpcStream as grpcStream,
+  dispatchGrpcCall as grpcCall, grpcCancel, grpcClose, grpcSend, openGrpcStream as grpcStream,
 } from "./grpc";
 import { Header, Headers, requestHeaders, requestTrailers, responseHeaders, responseTrailers } from "./headers";
 import { encodeHeaders } from "./pairs";
-import { TcpContext } from "./tcp";
 import { setTickPeriod } from "./timers";
 import {
-  FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, StreamType, WasmResult,
+  FilterDataStatus, FilterHeadersStatus, FilterStatus, FilterTrailersStatus, GrpcStatus, PeerType, StreamType, WasmResult,
 } from "./types";
 
 /** What every context has: its id and the end of its life. */
-export class BaseContext {
-  constructor(public readonly contextId: u32) {}
+export class BaseContext extends CalloutReceiver {
 
   /** The host is done with this context. A root may return false to finish later with `done()`. */
   onDone(): bool { return true; }
@@ -48,18 +50,12 @@ export class BaseContext {
     return httpCall<T>(this, cluster, headers, body, timeoutMs, trailers);
   }
 
-  /** The answer to an HTTP call this context made: `response.failed` (reset), else `statusCode`, `headers`, `body`, `trailers`. */
-  onHttpCallResponse(response: HttpCallResponse): void {}
-
   /** A unary gRPC call (message: serialized protobuf). Returns the token, or 0 (`lastResult()`). */
   dispatchGrpcCall<T>(
     cluster: string, service: string, method: string, message: T, initialMetadata: Array<Header> = [], timeoutMs: u32 = 0,
   ): u32 {
     return grpcCall<T>(this, cluster, service, method, message, initialMetadata, timeoutMs);
   }
-
-  /** The answer to a unary gRPC call: `response.message` on Ok, else `status` and `statusMessage`. */
-  onGrpcCallResponse(response: GrpcCallResponse): void {}
 
   /** Opens a gRPC stream. Returns the token, or 0 (`lastResult()`). */
   openGrpcStream(cluster: string, service: string, method: string, initialMetadata: Array<Header> = []): u32 {
@@ -74,18 +70,6 @@ export class BaseContext {
 
   /** Cancels a call or resets a stream: nothing more arrives for it. */
   grpcCancel(token: u32): WasmResult { return grpcCancel(token); }
-
-  /** A stream's response headers; read them from `grpcInitialMetadata`. */
-  onGrpcStreamInitialMetadata(token: u32, headerCount: u32): void {}
-
-  /** A message on a stream; read it from `grpcMessage`. */
-  onGrpcStreamMessage(token: u32, messageSize: u32): void {}
-
-  /** A stream's trailers (always just before its close); read them from `grpcTrailingMetadata`. */
-  onGrpcStreamTrailingMetadata(token: u32, trailerCount: u32): void {}
-
-  /** The server closed the stream (or it failed): its status and message. */
-  onGrpcStreamClose(token: u32, status: GrpcStatus, message: string): void {}
 }
 
 /** proxy_set_effective_context: 0 means back to the context of the current callback. */
@@ -207,3 +191,74 @@ export class HttpContext extends BaseContext {
 
 /** The context of a stream whose root created none: every callback continues. */
 export class PassThroughHttpContext extends HttpContext {}
+
+// --- TCP (ABI.md §4.5, §8.3): one context per downstream connection, shared by both
+// directions. "Downstream data" is what the client sends towards the upstream; "upstream
+// data" is what the upstream sends back.
+
+/** One per TCP connection. Every callback has a default that lets the data through. */
+export class TcpContext extends BaseContext {
+  constructor(contextId: u32, public readonly root: RootContext) {
+    super(contextId);
+    // Only the TCP exports create these contexts; one made by hand in a module without them never gets a callback.
+    requireLinked(TCP, "TcpContext");
+  }
+
+  /**
+   * The client connected; the upstream connection does not exist yet. StopIteration keeps
+   * Envoy from going on to the next filters (tcp_proxy connects the upstream) until data
+   * arrives or `continueDownstream()`.
+   */
+  onNewConnection(): FilterStatus { return FilterStatus.Continue; }
+
+  /**
+   * Bytes from the client. `dataSize` is what `downstreamData` holds now: after an earlier
+   * StopIteration, Envoy presents the held bytes again together with the new ones.
+   * `endOfStream`: the client half-closed. StopIteration holds the bytes in Envoy.
+   */
+  onDownstreamData(dataSize: u32, endOfStream: bool): FilterStatus { return FilterStatus.Continue; }
+
+  /**
+   * Bytes from the upstream on their way to the client; the same rules as onDownstreamData.
+   * Held upstream bytes can only be released by a later chunk (Envoy cannot resume the
+   * write path: `continueUpstream()` is Unimplemented).
+   */
+  onUpstreamData(dataSize: u32, endOfStream: bool): FilterStatus { return FilterStatus.Continue; }
+
+  /** The client connection closed: Remote (the client) or Local (Envoy, the plugin, the upstream's close). onDone, onLog and onDelete follow. */
+  onDownstreamConnectionClose(peerType: PeerType): void {}
+
+  /** Envoy calls this when the upstream's end of stream passes the filter (after onUpstreamData), always with Unknown. */
+  onUpstreamConnectionClose(peerType: PeerType): void {}
+
+  /** After onDone (TCP order: onDone, onLog, onDelete); properties of the connection are readable. */
+  onLog(): void {}
+
+  get downstreamData(): Body { return downstreamData; }
+  get upstreamData(): Body { return upstreamData; }
+
+  /**
+   * Passes the client's bytes held by StopIteration on to the upstream, once the current
+   * callback returns (onDownstreamData is not called again for them).
+   */
+  continueDownstream(): WasmResult { return record(proxy_continue_stream(StreamType.Downstream)); }
+
+  /** Envoy answers Unimplemented: held upstream bytes go on only with a later chunk that returns Continue. */
+  continueUpstream(): WasmResult { return record(proxy_continue_stream(StreamType.Upstream)); }
+
+  /**
+   * Closes the client connection once the current callback returns (what was already
+   * forwarded is flushed, held bytes are dropped): onDownstreamConnectionClose(Local), onDone,
+   * onLog, onDelete follow.
+   */
+  closeDownstream(): WasmResult { return record(proxy_close_stream(StreamType.Downstream)); }
+
+  /**
+   * The same as closeDownstream in Envoy: its write-filter callbacks close the connection the
+   * filter sits on, which is the client's; tcp_proxy then closes the upstream.
+   */
+  closeUpstream(): WasmResult { return record(proxy_close_stream(StreamType.Upstream)); }
+}
+
+/** The context of a connection whose root created none: every callback continues. */
+export class PassThroughTcpContext extends TcpContext {}

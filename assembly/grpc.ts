@@ -6,45 +6,15 @@ import { proxy_grpc_call, proxy_grpc_cancel, proxy_grpc_close, proxy_grpc_send, 
 import { CALLOUTS, requireLinked } from "./abi/linked";
 import { EXTRA_OUT } from "./abi/memory";
 import { record } from "./abi/status";
-import { Body } from "./body";
 import { toBytes } from "./bytes";
 import { addPending, enter, GRPC_CALL, GRPC_STREAM, ignored, pendingContext, readStatus, takePending } from "./callouts";
-import { BaseContext } from "./context";
-import { Header, Headers } from "./headers";
+import { CalloutReceiver } from "./callout-receiver";
+import { GrpcCallResponse } from "./callout-responses";
+import { Header } from "./headers";
 import { encodeHeaders } from "./pairs";
 import { ProtoWriter } from "./protobuf";
-import { BufferType, GrpcStatus, MapType, WasmResult } from "./types";
+import { GrpcStatus, WasmResult } from "./types";
 
-/** The gRPC message being delivered (buffer 5): during onGrpcCallResponse and onGrpcStreamMessage. */
-// @ts-ignore: decorator
-@lazy export const grpcMessage = new Body(BufferType.GrpcReceiveBuffer);
-/** A stream's initial metadata (the response headers): during onGrpcStreamInitialMetadata. */
-// @ts-ignore: decorator
-@lazy export const grpcInitialMetadata = new Headers(MapType.GrpcReceiveInitialMetadata);
-/** A stream's trailing metadata (grpc-status, grpc-message, …): during onGrpcStreamTrailingMetadata. */
-// @ts-ignore: decorator
-@lazy export const grpcTrailingMetadata = new Headers(MapType.GrpcReceiveTrailingMetadata);
-
-/** The answer to a unary gRPC call, handed to the calling context's `onGrpcCallResponse`. */
-export class GrpcCallResponse {
-  constructor(
-    public readonly token: u32,
-    /** Ok with a message, or why the call failed (e.g. Unavailable, "upstream request timeout"). */
-    public readonly status: GrpcStatus,
-    public readonly statusMessage: string,
-    /** Size of the response message; 0 when failed. */
-    public readonly messageSize: u32,
-  ) {}
-
-  get failed(): bool {
-    return this.status != GrpcStatus.Ok;
-  }
-
-  /** The response message (serialized protobuf), readable during the callback. */
-  get message(): Body {
-    return grpcMessage;
-  }
-}
 
 /**
  * Envoy's GrpcService { envoy_grpc { cluster_name } }: sent instead of the bare name, which
@@ -61,7 +31,7 @@ function grpcService(cluster: string): ArrayBuffer {
  * e.g. an unknown cluster; Unimplemented without the callout callbacks exported).
  */
 export function dispatchGrpcCall<T>(
-  context: BaseContext, cluster: string, service: string, method: string, message: T,
+  context: CalloutReceiver, cluster: string, service: string, method: string, message: T,
   initialMetadata: Array<Header>, timeoutMs: u32,
 ): u32 {
   if (!requireLinked(CALLOUTS, "dispatchGrpcCall")) {
@@ -88,7 +58,7 @@ export function dispatchGrpcCall<T>(
 }
 
 /** Opens a stream; its events reach `context.onGrpcStream*`. Returns the token, or 0 (see `lastResult()`). */
-export function openGrpcStream(context: BaseContext, cluster: string, service: string, method: string, initialMetadata: Array<Header>): u32 {
+export function openGrpcStream(context: CalloutReceiver, cluster: string, service: string, method: string, initialMetadata: Array<Header>): u32 {
   if (!requireLinked(CALLOUTS, "openGrpcStream")) {
     record(WasmResult.Unimplemented);
     return 0;

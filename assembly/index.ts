@@ -23,13 +23,12 @@ export { JsonValue, JsonType, JsonResult, parseJson, parseJsonBytes } from "./js
 export { JsonWriter, jsonString } from "./json-writer";
 export { BaseContext, RootContext, HttpContext, setEffectiveContext } from "./context";
 export { registerRootContext, RootContextFactory } from "./registry";
-export { HttpCallResponse } from "./callouts";
-export {
-  GrpcCallResponse, GrpcFrame, grpcMessage, grpcInitialMetadata, grpcTrailingMetadata, encodeGrpcFrame, decodeGrpcFrames,
-} from "./grpc";
+export { HttpCallResponse, GrpcCallResponse, grpcMessage, grpcInitialMetadata, grpcTrailingMetadata } from "./callout-responses";
+export { GrpcFrame, encodeGrpcFrame, decodeGrpcFrames } from "./grpc";
 export { ProtoReader, ProtoWriter, WireType } from "./protobuf";
 export { currentTimeNanoseconds, currentTimeMilliseconds } from "./timers";
-export { TcpContext, downstreamData, upstreamData } from "./tcp";
+export { TcpContext } from "./context";
+export { downstreamData, upstreamData } from "./body";
 export { encodeHeaders, decodeHeaders } from "./pairs";
 export { sharedData, SharedDataEntry } from "./shared-data";
 export { SharedQueue } from "./shared-queue";

@@ -4,6 +4,7 @@ import { streamFinished, streamOpened } from "./abi/collector";
 import { log } from "./log";
 import { BaseContext, HttpContext, PassThroughHttpContext, RootContext } from "./context";
 import { ContextTable } from "./context-table";
+import { contextForgotten } from "./forgotten-contexts";
 
 /** Makes the root context of a plugin (AssemblyScript has no closures: pass a top-level function). */
 export type RootContextFactory = (contextId: u32) => RootContext;
@@ -178,21 +179,9 @@ export function anyContext(contextId: u32): BaseContext | null {
 }
 
 /** Forgets a context so the collector can reclaim it. */
-// Features that keep state per context (callouts map tokens to their context) hear when a
-// context is forgotten. Never set in an HTTP-only build, where this costs a null check.
-export abstract class ForgetListener {
-  abstract forgotten(contextId: u32): void;
-}
-let forgetListener: ForgetListener | null = null;
-
-/** Called by a feature the first time it keeps state for a context. */
-export function listenForForgottenContexts(listener: ForgetListener): void {
-  forgetListener = listener;
-}
 
 export function forgetContext(contextId: u32): void {
-  const listener = forgetListener;
-  if (listener !== null) listener.forgotten(contextId);
+  contextForgotten(contextId);
   if (contextId == lastStreamId) {
     lastStreamId = 0;
     lastStream = null;

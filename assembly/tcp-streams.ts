@@ -3,9 +3,8 @@
 // proxy_on_new_connection right after it, so a stream announced while TCP is linked becomes
 // a TcpContext at its first TCP callback, and an HttpContext at its first HTTP one.
 import { streamFinished, streamOpened } from "./abi/collector";
-import { BaseContext, RootContext } from "./context";
 import { OtherStreams } from "./registry";
-import { PassThroughTcpContext, TcpContext } from "./tcp";
+import { BaseContext, PassThroughTcpContext, RootContext, TcpContext } from "./context";
 
 class TcpStreams extends OtherStreams {
   private readonly announced: Map<u32, RootContext> = new Map<u32, RootContext>();

@@ -4,33 +4,33 @@
 // every host call the way Envoy does.
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { compilePlugin } from "./abi/compiled-modules.js";
-import { ModuleLoadError, UNKNOWN_ABI } from "./abi/module.js";
-import { pagesWithin } from "./abi/memory-limit.js";
-import type { OffsetMap } from "./abi/offset-map.js";
-import type { ImportedObjectDescriptor } from "./abi/imported-memory.js";
-import { hostFunctionTypes } from "./abi/signatures.js";
-import { coverageVariant } from "./abi/coverage-files.js";
-import type { PluginFailure } from "./diagnostics/failure.js";
-import type { CostReport } from "./cost.js";
-import { findSourceMapBeside, type SourceMapSource } from "./diagnostics/source-map.js";
-import { PeerType, type AbiVersion, LogLevel } from "./abi/types.js";
-import { invokePluginForeignFunction, type ForeignFunction } from "./foreign-functions.js";
-import type { GrpcCall, GrpcStream } from "./grpc-call.js";
-import type { HttpCall } from "./http-call.js";
+import { compilePlugin } from "./wasm/compiled-modules.js";
+import { ModuleLoadError, UNKNOWN_ABI } from "./wasm/module.js";
+import { pagesWithin } from "./wasm/memory-limit.js";
+import type { OffsetMap } from "./wasm/offset-map.js";
+import type { ImportedObjectDescriptor } from "./wasm/imported-memory.js";
+import { hostFunctionTypes } from "./wasm/signatures.js";
+import { coverageVariant } from "./wasm/coverage-files.js";
+import type { PluginFailure } from "./wasm/diagnostics/failure.js";
+import type { CostReport } from "./vm/cost.js";
+import { findSourceMapBeside, type SourceMapSource } from "./wasm/diagnostics/source-map.js";
+import { PeerType, type AbiVersion, LogLevel } from "./wasm/types.js";
+import type { ForeignFunction } from "./envoy/foreign-functions.js";
+import type { GrpcCall, GrpcStream } from "./envoy/callouts/grpc-call.js";
+import type { HttpCall } from "./envoy/callouts/http-call.js";
 import { HttpStream, type HttpStreamOptions } from "./http-stream.js";
-import { IdTable } from "./id-table.js";
-import type { LogEntry } from "./logs.js";
-import type { MetricsRegistry } from "./metrics.js";
-import { MockUpstreams, type ClusterOptions } from "./mock-upstreams.js";
-import { resolveSettings, type HostOptions } from "./options.js";
-import type { ProxyProcess } from "./process.js";
-import { RootContext } from "./root-context.js";
-import type { SharedDataStore } from "./shared-data.js";
-import type { SharedQueueRegistry } from "./shared-queues.js";
+import { IdTable } from "./envoy/id-table.js";
+import type { LogEntry } from "./envoy/logs.js";
+import type { MetricsRegistry } from "./envoy/metrics.js";
+import { MockUpstreams, type ClusterOptions } from "./envoy/callouts/mock-upstreams.js";
+import { resolveSettings, type HostOptions } from "./vm/options.js";
+import type { ProxyProcess } from "./envoy/process.js";
+import { RootContext } from "./vm/root-context.js";
+import type { SharedDataStore } from "./envoy/shared-data.js";
+import type { SharedQueueRegistry } from "./envoy/shared-queues.js";
 import { TcpConnection, type TcpConnectionOptions } from "./tcp-connection.js";
-import { PluginVm, RESTRICTED_CALLBACK } from "./vm.js";
-import { PluginTrapError } from "./diagnostics/trap-error.js";
+import { PluginVm, RESTRICTED_CALLBACK } from "./vm/vm.js";
+import { PluginTrapError } from "./wasm/diagnostics/trap-error.js";
 
 export type ModuleSource = string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
 
@@ -340,7 +340,7 @@ export class Host {
     return this.vm.memoryBytes;
   }
 
-  /** The VM's failure report, once plugin code trapped (see diagnostics/failure.ts). */
+  /** The VM's failure report, once plugin code trapped (see wasm/diagnostics/failure.ts). */
   get failure(): PluginFailure | undefined {
     return this.vm.failure;
   }
@@ -383,7 +383,7 @@ export class Host {
   invokeForeignFunction(functionId: number, args: Uint8Array | string = new Uint8Array(0)): boolean {
     if (!this.root.created || this.root.deleted) return false;
     const bytes = typeof args === "string" ? new TextEncoder().encode(args) : args;
-    return this.vm.event(() => invokePluginForeignFunction(this.vm, this.root, functionId, bytes));
+    return this.vm.event(() => this.root.foreignFunction(functionId, bytes));
   }
 
   /**

@@ -2,7 +2,7 @@
 // Linear memory never shrinks, so growth after a warm-up (allocator pools, collector
 // thresholds and caches reach their steady size in the first streams) means memory that
 // streams keep: a leak. Used by tests; `npm run bench` measures the same at scale.
-import { PluginTrapError } from "./diagnostics/trap-error.js";
+import { PluginTrapError } from "./wasm/diagnostics/trap-error.js";
 import type { Host } from "./host.js";
 
 export interface MemoryGrowth {

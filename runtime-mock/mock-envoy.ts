@@ -10,8 +10,8 @@
 //   producer.start(); consumer.start();
 //   envoy.sharedData.text("metrics", "key"); envoy.metrics.value("requests");
 import { Host, type ModuleSource } from "./host.js";
-import type { HostOptions } from "./options.js";
-import { ProxyProcess, type ProxyProcessOptions } from "./process.js";
+import type { HostOptions } from "./vm/options.js";
+import { ProxyProcess, type ProxyProcessOptions } from "./envoy/process.js";
 
 export class MockEnvoy extends ProxyProcess {
   private readonly loaded: Host[] = [];

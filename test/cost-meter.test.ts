@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Host, measureCost, type HostOptions } from "../runtime-mock/index.js";
-import { instrumentCost } from "../runtime-mock/abi/cost-meter.js";
+import { instrumentCost } from "../runtime-mock/wasm/cost-meter.js";
 import { compileWat } from "./support/plugin.js";
 
 /** A module written out by hand, so every instruction it executes can be counted here. */

@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import wabtInit from "wabt";
 import { FilterHeadersStatus, Host, LogLevel, PluginTrapError, type HostOptions, type PluginFailure, type TrapKind } from "../runtime-mock/index.js";
-import { readFunctionNames, sourceMappingUrl } from "../runtime-mock/abi/custom-sections.js";
-import { compilePlugin } from "../runtime-mock/abi/compiled-modules.js";
-import { FUNCTION_NAMES_FIELD } from "../runtime-mock/diagnostics/source-map.js";
-import { shortName } from "../runtime-mock/diagnostics/failure.js";
+import { readFunctionNames, sourceMappingUrl } from "../runtime-mock/wasm/custom-sections.js";
+import { compilePlugin } from "../runtime-mock/wasm/compiled-modules.js";
+import { FUNCTION_NAMES_FIELD } from "../runtime-mock/wasm/diagnostics/source-map.js";
+import { shortName } from "../runtime-mock/wasm/diagnostics/failure.js";
 
 const wabt = await wabtInit();
 const REQUEST: [string, string][] = [[":method", "GET"], [":path", "/"], [":authority", "example.com"]];

@@ -2,7 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { HeaderMap, INLINE_HEADERS, type HeaderMapKind } from "../runtime-mock/headers.js";
+import { HeaderMap, INLINE_HEADERS, type HeaderMapKind } from "../runtime-mock/envoy/headers.js";
 
 const KINDS: HeaderMapKind[] = ["requestHeaders", "requestTrailers", "responseHeaders", "responseTrailers"];
 

@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { FilterHeadersStatus, Host, LogLevel, ModuleLoadError, WasmResult, type HostOptions, type HttpStream } from "../runtime-mock/index.js";
-import type { AbiVersion } from "../runtime-mock/abi/types.js";
+import type { AbiVersion } from "../runtime-mock/wasm/types.js";
 import { buildForwarder, callIn, envFunctions, MEMORY_BYTES } from "./support/host-call-forwarder.js";
 // These tests exercise traps on purpose: the VM's failure is inspected, not thrown (see test/harness-failures.test.ts for the default).
 const FAULTS: HostOptions = { throwOnTrap: false };

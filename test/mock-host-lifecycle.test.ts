@@ -409,7 +409,7 @@ describe("embedding (imports built before the instance exists)", () => {
 
   test("the import object offers every host function cpp-host registers, for each version", async () => {
     const { PluginVm, resolveSettings } = await import("../runtime-mock/index.js");
-    const { hostFunctionTypes } = await import("../runtime-mock/abi/signatures.js");
+    const { hostFunctionTypes } = await import("../runtime-mock/wasm/signatures.js");
     for (const version of ["0.1.0", "0.2.0", "0.2.1"] as const) {
       const imports = new PluginVm(resolveSettings(), version).importObject();
       for (const key of hostFunctionTypes(version).keys()) {

@@ -24,7 +24,7 @@ import {
   startPlugin,
   type Kit,
 } from "./support/plugin.js";
-import type { AbiVersion } from "../runtime-mock/abi/types.js";
+import type { AbiVersion } from "../runtime-mock/wasm/types.js";
 
 // --- WAT pieces ---------------------------------------------------------------------------
 

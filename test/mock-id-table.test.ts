@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { IdTable } from "../runtime-mock/id-table.js";
+import { IdTable } from "../runtime-mock/envoy/id-table.js";
 
 test("IdTable agrees with a Map over any sequence of sets and deletes", () => {
   const operation = fc.oneof(

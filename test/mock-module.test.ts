@@ -11,15 +11,15 @@ import {
   ModuleLoadError,
   UNKNOWN_ABI,
   type FuncType,
-} from "../runtime-mock/abi/module.js";
+} from "../runtime-mock/wasm/module.js";
 import {
   checkExports,
   checkImports,
   hostFunctionTypes,
   pluginExportTypes,
   WASI_MODULES,
-} from "../runtime-mock/abi/signatures.js";
-import type { AbiVersion } from "../runtime-mock/abi/types.js";
+} from "../runtime-mock/wasm/signatures.js";
+import type { AbiVersion } from "../runtime-mock/wasm/types.js";
 
 const wabt = await wabtInit();
 // Copied into a fresh ArrayBuffer-backed array, which is what the WebAssembly API types accept.

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { WasmResult } from "../runtime-mock/abi/types.js";
+import { WasmResult } from "../runtime-mock/wasm/types.js";
 import {
   TypedValue,
   decode,
@@ -22,7 +22,7 @@ import {
   type PropertyContext,
   type PropertyTree,
   type StreamFacts,
-} from "../runtime-mock/properties.js";
+} from "../runtime-mock/envoy/properties.js";
 
 /** A list-backed header map with Envoy's lookup rules (lower-case keys, repeats kept). */
 class Headers implements HeaderView {

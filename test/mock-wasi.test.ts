@@ -4,11 +4,11 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import wabtInit from "wabt";
-import { PluginMemory } from "../runtime-mock/abi/memory.js";
-import { createWasiFunctions, RANDOM_GET_MAX_BYTES, type WasiHost } from "../runtime-mock/abi/wasi.js";
-import { checkImports, hostFunctionTypes, WASI_FUNCTIONS, WASI_MODULES } from "../runtime-mock/abi/signatures.js";
-import { inspectModule } from "../runtime-mock/abi/module.js";
-import { LogLevel, WasiErrno } from "../runtime-mock/abi/types.js";
+import { PluginMemory } from "../runtime-mock/wasm/memory.js";
+import { createWasiFunctions, RANDOM_GET_MAX_BYTES, type WasiHost } from "../runtime-mock/wasm/wasi.js";
+import { checkImports, hostFunctionTypes, WASI_FUNCTIONS, WASI_MODULES } from "../runtime-mock/wasm/signatures.js";
+import { inspectModule } from "../runtime-mock/wasm/module.js";
+import { LogLevel, WasiErrno } from "../runtime-mock/wasm/types.js";
 
 const PAGE = 65536;
 const REALTIME = 1_700_000_000_123_456_789n;

@@ -5,8 +5,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { FilterHeadersStatus, Host, LogLevel, PluginTrapError } from "proxy-wasm-as";
-import { inspectModule } from "../runtime-mock/abi/module.js";
-import { hostFunctionTypes } from "../runtime-mock/abi/signatures.js";
+import { inspectModule } from "../runtime-mock/wasm/module.js";
+import { hostFunctionTypes } from "../runtime-mock/wasm/signatures.js";
 
 const builds = [
   "examples/header-append/build/release.wasm",

@@ -14,7 +14,7 @@ import { buildTarget } from "../compiler/compile.js";
 import { openProject, selectTargets } from "../compiler/plugin-project.js";
 import CoverageTransform from "../coverage/transform.js";
 import { coverageMapOf, writeReports } from "../coverage/report.js";
-import { COVERAGE_DIR_ENV, moduleDigest, readBuildMaps, readHits, writeFileSyncAtomic, type CoverageManifest } from "../../runtime-mock/abi/coverage-files.js";
+import { COVERAGE_DIR_ENV, moduleDigest, readBuildMaps, readHits, writeFileSyncAtomic, type CoverageManifest } from "../../runtime-mock/wasm/coverage-files.js";
 
 interface CoverageFlags {
   command: string;

@@ -2,7 +2,7 @@
 // and `pwas serve` name the plugin's source lines. A release target is compiled with
 // debug names (same code, byte for byte), and the names are then moved from the module's
 // name section into the map: the module Envoy loads grows only by its sourceMappingURL.
-import { splitFunctionNames } from "../../runtime-mock/diagnostics/source-map.js";
+import { splitFunctionNames } from "../../runtime-mock/wasm/diagnostics/source-map.js";
 
 /** An output file of a build: where it goes and its bytes. */
 export interface BuiltFile {

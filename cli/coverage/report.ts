@@ -5,7 +5,7 @@ import { basename, dirname, join } from "node:path";
 import libCoverage, { type CoverageMap, type FileCoverageData } from "istanbul-lib-coverage";
 import libReport from "istanbul-lib-report";
 import reports from "istanbul-reports";
-import type { BuildMap } from "../../runtime-mock/abi/coverage-files.js";
+import type { BuildMap } from "../../runtime-mock/wasm/coverage-files.js";
 
 /** One coverage map from every build's description and counts; a file built into several modules is merged. */
 export function coverageMapOf(maps: readonly BuildMap[], hits: ReadonlyMap<string, readonly number[]>): CoverageMap {

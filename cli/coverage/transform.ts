@@ -2,7 +2,7 @@
 // statement, function and branch arm (if/else, including an else the code leaves implicit,
 // `?:` arms, switch cases), the way istanbul's instrumenter does for JavaScript. Each count
 // is a call to one import, `pwas_coverage.<build id>`, which the mock host provides; the
-// transform writes the istanbul description of what it counts (see coverage-files.ts), so
+// transform writes the istanbul description of what it counts (see runtime-mock/wasm/coverage-files.ts), so
 // the reporter needs nothing from the compiler.
 //
 // `&&`/`||` operands are not branches here: wrapping an operand hides it from
@@ -17,7 +17,7 @@ import {
   type SwitchStatement, type TernaryExpression, type TryStatement, type WhileStatement,
 } from "assemblyscript";
 import { Transform } from "assemblyscript/transform";
-import { COVERAGE_DIR_ENV, COVERAGE_IMPORT_MODULE, writeBuildMap, type BuildMap, type CounterRef, type FileDescription, type SourceRange } from "../../runtime-mock/abi/coverage-files.js";
+import { COVERAGE_DIR_ENV, COVERAGE_IMPORT_MODULE, writeBuildMap, type BuildMap, type CounterRef, type FileDescription, type SourceRange } from "../../runtime-mock/wasm/coverage-files.js";
 
 declare function i64_new(lo: number, hi?: number): unknown;
 

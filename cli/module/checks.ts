@@ -2,9 +2,9 @@
 // (ABI.md §1–§2, PACKAGING.md §1.2/§1.5), each with what to change when it fails. The
 // parsing and linking rules are the mock host's own (runtime-mock/abi), so `pwas verify`,
 // `pwas build` and `Host.load` can never disagree.
-import { inspectModule, ModuleLoadError, type ModuleInfo } from "../../runtime-mock/abi/module.js";
-import { checkExports, checkImports } from "../../runtime-mock/abi/signatures.js";
-import type { AbiVersion } from "../../runtime-mock/abi/types.js";
+import { inspectModule, ModuleLoadError, type ModuleInfo } from "../../runtime-mock/wasm/module.js";
+import { checkExports, checkImports } from "../../runtime-mock/wasm/signatures.js";
+import type { AbiVersion } from "../../runtime-mock/wasm/types.js";
 import { Host } from "../../runtime-mock/host.js";
 import { sha256Hex } from "../oci/digest.js";
 import { startFunctionIndex } from "./start-section.js";

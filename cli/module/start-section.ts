@@ -1,4 +1,4 @@
-// The one fact about a wasm start section that runtime-mock/abi/module.ts does not keep:
+// The one fact about a wasm start section that runtime-mock/wasm/module.ts does not keep:
 // which function it runs. If that function is a host import, the module calls the host
 // during instantiation, before any context exists, which Envoy refuses (ABI.md §4.1).
 

@@ -4,7 +4,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { HeaderMap, LogLevel, type LogEntry } from "../../runtime-mock/index.js";
-import { IdTable } from "../../runtime-mock/id-table.js";
+import { IdTable } from "../../runtime-mock/envoy/id-table.js";
 import { CliError, ExitCode } from "../errors.js";
 import { rawHeadersOf, requestHasNoBody, requestHeadersOf, responseHasNoBody, responseHeadersOf } from "./http-mapping.js";
 import type { PathNormalization } from "./path-normalization.js";

@@ -8,7 +8,7 @@ import { Host, LogLevel, type HostOptions, type LogEntry } from "../../runtime-m
 import { CliError, ExitCode } from "../errors.js";
 import { orderPlugins, readPluginDefinitions, type PluginDefinition } from "./plugin-definition.js";
 import { RealUpstreams } from "./real-upstreams.js";
-import { findSourceMapBeside } from "../../runtime-mock/diagnostics/source-map.js";
+import { findSourceMapBeside } from "../../runtime-mock/wasm/diagnostics/source-map.js";
 
 export interface LoadedPlugin {
   definition: PluginDefinition;

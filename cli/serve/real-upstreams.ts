@@ -4,12 +4,12 @@
 // timeout", 503 on a connection failure before any response. gRPC callouts are not
 // proxied (the dev proxy speaks HTTP/1): they fail as an unavailable cluster would.
 import { request as httpRequest } from "node:http";
-import type { CalloutLoop } from "../../runtime-mock/http-call.js";
+import type { CalloutLoop } from "../../runtime-mock/envoy/callouts/http-call.js";
 import { HeaderMap } from "../../runtime-mock/index.js";
 import { plainTextReply } from "./http-mapping.js";
 import type {
   GrpcCallbacks, GrpcCalloutRequest, HttpCallbacks, HttpCalloutRequest, HttpCalloutResponse, UpstreamRequest, UpstreamStream, Upstreams,
-} from "../../runtime-mock/callouts.js";
+} from "../../runtime-mock/index.js";
 
 
 function localReply(status: number, body: string): HttpCalloutResponse {

@@ -3,8 +3,8 @@
 // with arbitrary arguments from inside a chosen context (see `callIn`). It pauses every
 // stream in proxy_on_request_headers so the stream's header maps stay reachable, and its
 // allocator hands out blocks from a fixed region (it never grows memory: MEMORY_BYTES).
-import { hostFunctionTypes } from "../../runtime-mock/abi/signatures.js";
-import type { AbiVersion } from "../../runtime-mock/abi/types.js";
+import { hostFunctionTypes } from "../../runtime-mock/wasm/signatures.js";
+import type { AbiVersion } from "../../runtime-mock/wasm/types.js";
 import type { Host } from "../../runtime-mock/index.js";
 import { compileWat } from "./plugin.js";
 

@@ -7,8 +7,8 @@
 //   ALLOC_COUNT                   number of allocator calls so far
 //   strings via `kit.str("text")` → "(i32.const ptr) (i32.const len)", placed in a data segment
 import wabtInit from "wabt";
-import { hostFunctionTypes, WASI_FUNCTIONS } from "../../runtime-mock/abi/signatures.js";
-import type { AbiVersion } from "../../runtime-mock/abi/types.js";
+import { hostFunctionTypes, WASI_FUNCTIONS } from "../../runtime-mock/wasm/signatures.js";
+import type { AbiVersion } from "../../runtime-mock/wasm/types.js";
 import { Host, type HostOptions } from "../../runtime-mock/index.js";
 
 const wabt = await wabtInit();
