@@ -32,7 +32,10 @@ const MESSAGES: Record<string, { fields: string[]; required?: string[] }> = {
     required: ["stat_prefix"],
   },
   // envoy/config/cluster/v3/cluster.proto (the fields used)
-  Cluster: { fields: ["name", "type", "connect_timeout", "load_assignment", "transport_socket"], required: ["name"] },
+  Cluster: { fields: ["name", "type", "connect_timeout", "load_assignment", "transport_socket", "typed_extension_protocol_options"], required: ["name"] },
+  // envoy/extensions/upstreams/http/v3/http_protocol_options.proto (the fields used)
+  HttpProtocolOptions: { fields: ["@type", "explicit_http_config", "auto_config", "use_downstream_protocol_config", "common_http_protocol_options"] },
+  ExplicitHttpConfig: { fields: ["http_protocol_options", "http2_protocol_options", "http3_protocol_options"] },
 };
 
 function fits(value: unknown, message: string, path: string): void {
@@ -106,6 +109,23 @@ describe("pwas envoy-config", () => {
     assert.equal(clusters.upstream.type, "STATIC");
     assert.equal(clusters.auth.type, "STRICT_DNS");
     assert.equal(bootstrap.admin.address.socket_address.port_value, 9901);
+  });
+
+  test("HTTP/2 clusters (--upstream-http2, a ,http2 cluster) get http2_protocol_options, and ALPN h2 over TLS", async () => {
+    const { code, stderr, bootstrap } = await envoyConfig(["-p", "examples/dev-chain.yaml", "--upstream", "http://127.0.0.1:50051", "--upstream-http2", "--cluster", "authz=https://authz.local:9191,http2", "--cluster", "plain=http://plain.local:80"]);
+    assert.equal(code, 0, stderr);
+    checkBootstrap(bootstrap);
+    const clusters = Object.fromEntries(bootstrap.static_resources.clusters.map((c: any) => [c.name, c]));
+    const options = (c: any) => c.typed_extension_protocol_options?.["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"];
+    for (const name of ["upstream", "authz"]) {
+      const http = options(clusters[name]);
+      fits(http, "HttpProtocolOptions", `${name}.typed_extension_protocol_options`);
+      assert.equal(http["@type"], "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions");
+      fits(http.explicit_http_config, "ExplicitHttpConfig", `${name}.explicit_http_config`);
+      assert.deepEqual(http.explicit_http_config, { http2_protocol_options: {} });
+    }
+    assert.deepEqual(clusters.authz.transport_socket.typed_config.common_tls_context, { alpn_protocols: ["h2"] });
+    assert.equal(options(clusters.plain), undefined, "an HTTP/1.1 cluster has none");
   });
 
   test("--wasm, FAIL_OPEN, a remote module with its sha256 (and a TLS cluster to fetch it), normalization and timeouts", async () => {

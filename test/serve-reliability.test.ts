@@ -233,7 +233,7 @@ describe("pwas serve: slow clients", () => {
     // The headers timeout is an option of the proxy itself (60 s by default): a short one for the test.
     const { DevProxy } = await import("../cli/serve/dev-proxy.js");
     const proxy = await DevProxy.start({
-      host: "127.0.0.1", port: 0, upstream: running.upstream, source: { files: [], inline: running.proxy.plugins }, clusters: {},
+      host: "127.0.0.1", port: 0, upstream: { url: running.upstream, http2: false }, source: { files: [], inline: running.proxy.plugins }, clusters: {},
       logLevel: 2, pluginLogLevels: {}, watch: false, print: (l) => lines.push(l), requestHeadersTimeoutMs: 400,
     });
     closers.push(() => proxy.close());

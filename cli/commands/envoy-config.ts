@@ -7,7 +7,8 @@ import { jsonResult } from "../json-output.js";
 import { writeFileAtomic } from "../oci/atomic-fs.js";
 import { orderPlugins } from "../serve/plugin-definition.js";
 import { readDefinitions } from "../serve/plugin-set.js";
-import { addChainOptions, chainFromFlags, parseDuration, parseNormalization, parseUrl, type ServeFlags } from "./serve.js";
+import { parseTarget } from "../serve/upstream-target.js";
+import { addChainOptions, chainFromFlags, parseDuration, parseNormalization, type ServeFlags } from "./serve.js";
 
 interface EnvoyConfigFlags extends ServeFlags {
   output?: string;
@@ -23,6 +24,7 @@ export function register(program: Command): void {
     "a local path or file://, or http(s):// with spec.sha256",
   )
     .option("-u, --upstream <url>", "where requests go after the plugins", "http://127.0.0.1:9000")
+    .option("--upstream-http2", "the upstream cluster speaks HTTP/2 (http2_protocol_options)")
     .option("--admin-port <port>", "Envoy's admin interface on 127.0.0.1 (0: none)", "9901")
     .option("-o, --output <file>", "write the YAML here (atomically) instead of standard output")
     .option("--json", "print the result as JSON, the YAML in it (see the README: one shape for every command)")
@@ -40,7 +42,7 @@ in a mesh, not by Envoy: pull them first (pwas pull <ref> --output x.wasm).`)
       const bootstrap = envoyBootstrap({
         plugins,
         listen: chain.listen,
-        upstream: parseUrl(flags.upstream, "--upstream"),
+        upstream: parseTarget(flags.upstream, "--upstream", flags.upstreamHttp2),
         clusters: chain.clusters,
         pathNormalization: parseNormalization(flags.pathNormalization),
         routeTimeoutMs: parseDuration(flags.routeTimeout ?? "15s", "--route-timeout"),

@@ -9,6 +9,7 @@ import { fetchModule } from "../serve/fetch-module.js";
 import { startEchoUpstream, type EchoUpstream } from "../serve/echo-upstream.js";
 import type { Phase, PluginDefinition } from "../serve/plugin-definition.js";
 import { PATH_NORMALIZATIONS, type PathNormalization } from "../serve/path-normalization.js";
+import { parseTarget, type UpstreamTarget } from "../serve/upstream-target.js";
 
 const LEVELS: Record<string, LogLevel> = {
   trace: LogLevel.Trace, debug: LogLevel.Debug, info: LogLevel.Info, warn: LogLevel.Warn, warning: LogLevel.Warn,
@@ -30,15 +31,6 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: match[1] || "127.0.0.1", port };
 }
 
-export function parseUrl(text: string, what: string): URL {
-  try {
-    const url = new URL(text);
-    if (url.protocol !== "http:") throw new Error("only http:// upstreams are supported");
-    return url;
-  } catch (error) {
-    throw new CliError(`${what} "${text}" is not a usable URL: ${(error as Error).message}`, ExitCode.Usage, "e.g. http://127.0.0.1:9000");
-  }
-}
 
 async function inlineConfig(value: string | undefined): Promise<string> {
   if (value === undefined) return "";
@@ -59,6 +51,10 @@ export interface ServeFlags {
   rootId?: string;
   phase?: string;
   upstream: string;
+  upstreamHttp2?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  ca?: string;
   listen: string;
   cluster?: string[];
   logLevel?: string[];
@@ -93,7 +89,7 @@ export function addChainOptions(command: Command, pluginUrls: string): Command {
     .option("--root-id <id>", "root id (pluginName) for --wasm; default empty")
     .option("--phase <phase>", "phase for --wasm: AUTHN, AUTHZ, STATS")
     .option("-l, --listen <host:port>", "address to listen on", "127.0.0.1:8080")
-    .option("--cluster <name=url...>", "callout clusters the plugins may call (name=http://host:port)")
+    .option("--cluster <name=url...>", "callout clusters the plugins may call: name=http://host:port, https:// for TLS, a \",http2\" suffix for HTTP/2 (gRPC callouts always use HTTP/2)")
     .option("--path-normalization <mode>", "what Envoy does to :path before the filters, as Istio's meshConfig.pathNormalization: NONE, BASE (default), MERGE_SLASHES, DECODE_AND_MERGE_SLASHES")
     .option("--route-timeout <duration>", "Envoy's route timeout: 504 when the upstream has not answered in time (0: none)", "15s")
     .option("--stream-idle-timeout <duration>", "Envoy's stream idle timeout: 408 (or a reset) after this long without a byte either way (0: none)", "5m");
@@ -106,7 +102,11 @@ export function register(program: Command): void {
       .description("Run a local proxy that sends real HTTP traffic through a chain of plugins (ordered as Istio orders WasmPlugins) to an upstream."),
     "file://…, a path to the .wasm, oci://… pulled like istio-agent, or http(s)://…",
   )
-    .option("-u, --upstream <url>", "where requests go after the plugins; \"echo\" starts a built-in echo server", "echo")
+    .option("-u, --upstream <url>", "where requests go after the plugins (http:// or https://); \"echo\" starts a built-in echo server", "echo")
+    .option("--upstream-http2", "speak HTTP/2 to the upstream (h2c for http://, h2 for https://), as a cluster with http2_protocol_options")
+    .option("--tls-cert <pem>", "listen with TLS (h2 and http/1.1 by ALPN): the certificate chain")
+    .option("--tls-key <pem>", "the private key for --tls-cert")
+    .option("--ca <pem>", "CA certificates to trust for https:// upstreams and clusters")
     .option("--log-level <level...>", "plugin log level: a level for all (trace, debug, info, warn, error, critical, off), or name=level for one")
     .option("--no-watch", "do not reload when a module or YAML file changes")
     .addHelpText("after", `
@@ -174,7 +174,7 @@ export interface ChainFlags {
   listen: { host: string; port: number };
   logLevel: LogLevel;
   pluginLogLevels: Record<string, LogLevel>;
-  clusters: Record<string, URL>;
+  clusters: Record<string, UpstreamTarget>;
   source: { files: string[]; inline: PluginDefinition[] };
 }
 
@@ -188,11 +188,11 @@ export async function chainFromFlags(flags: ServeFlags): Promise<ChainFlags> {
     if (name === undefined) logLevel = parseLevel(level);
     else pluginLogLevels[name] = parseLevel(level);
   }
-  const clusters: Record<string, URL> = {};
+  const clusters: Record<string, UpstreamTarget> = {};
   for (const entry of flags.cluster ?? []) {
     const at = entry.indexOf("=");
     if (at <= 0) throw new CliError(`--cluster "${entry}" is not name=url`, ExitCode.Usage, "e.g. --cluster auth=http://127.0.0.1:9001");
-    clusters[entry.slice(0, at)] = parseUrl(entry.slice(at + 1), `--cluster ${entry.slice(0, at)}`);
+    clusters[entry.slice(0, at)] = parseTarget(entry.slice(at + 1), `--cluster ${entry.slice(0, at)}`);
   }
   const inline: PluginDefinition[] = [];
   if (flags.wasm) {
@@ -206,22 +206,42 @@ export async function chainFromFlags(flags: ServeFlags): Promise<ChainFlags> {
   return { listen, logLevel, pluginLogLevels, clusters, source: { files: (flags.plugin ?? []).map((f) => resolve(f)), inline } };
 }
 
+async function readPem(path: string, flag: string): Promise<string> {
+  try {
+    const text = await readFile(path, "utf8");
+    if (!text.includes("-----BEGIN ")) throw new Error("not PEM (no -----BEGIN line)");
+    return text;
+  } catch (error) {
+    throw new CliError(`${flag} ${path}: ${(error as Error).message}`, ExitCode.Usage, "pass a PEM file");
+  }
+}
+
+/** --tls-cert and --tls-key come together: the listener then speaks TLS (h2 and http/1.1 by ALPN). */
+async function tlsFiles(flags: ServeFlags): Promise<{ key: string; cert: string } | undefined> {
+  if (flags.tlsCert === undefined && flags.tlsKey === undefined) return undefined;
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined) throw new CliError("--tls-cert and --tls-key go together", ExitCode.Usage, "pass both, or neither for a cleartext listener");
+  return { cert: await readPem(flags.tlsCert, "--tls-cert"), key: await readPem(flags.tlsKey, "--tls-key") };
+}
+
 /** Starts the proxy (and the echo upstream when asked); used by the command and by npm start. */
 export async function startFromFlags(flags: ServeFlags, print: (line: string) => void): Promise<RunningServe> {
   const { listen: { host, port }, logLevel, pluginLogLevels, clusters, source } = await chainFromFlags(flags);
   const pathNormalization = parseNormalization(flags.pathNormalization);
   const routeTimeoutMs = parseDuration(flags.routeTimeout ?? "15s", "--route-timeout");
   const streamIdleTimeoutMs = parseDuration(flags.streamIdleTimeout ?? "5m", "--stream-idle-timeout");
+  const tls = await tlsFiles(flags);
+  const ca = flags.ca === undefined ? undefined : await readPem(flags.ca, "--ca");
   let echo: EchoUpstream | undefined;
-  const upstream = flags.upstream === "echo" ? (echo = await startEchoUpstream(host)).url : parseUrl(flags.upstream, "--upstream");
+  const upstream: UpstreamTarget =
+    flags.upstream === "echo" ? { url: (echo = await startEchoUpstream(host)).url, http2: flags.upstreamHttp2 === true } : parseTarget(flags.upstream, "--upstream", flags.upstreamHttp2);
   try {
     const proxy = await DevProxy.start({
       host, port, upstream, logLevel, pluginLogLevels, clusters, watch: flags.watch, print, fetchModule,
-      pathNormalization, routeTimeoutMs, streamIdleTimeoutMs, source,
+      pathNormalization, routeTimeoutMs, streamIdleTimeoutMs, source, tls, ca,
     });
     return {
       proxy,
-      upstream,
+      upstream: upstream.url,
       stop: async () => {
         await proxy.close();
         await echo?.close();

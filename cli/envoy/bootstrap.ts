@@ -7,6 +7,7 @@
 import { CliError, ExitCode } from "../errors.js";
 import type { PathNormalization } from "../serve/path-normalization.js";
 import type { PluginDefinition } from "../serve/plugin-definition.js";
+import type { UpstreamTarget } from "../serve/upstream-target.js";
 
 export const TYPE = {
   httpConnectionManager: "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
@@ -14,14 +15,15 @@ export const TYPE = {
   router: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
   stringValue: "type.googleapis.com/google.protobuf.StringValue",
   tls: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+  httpProtocolOptions: "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
 } as const;
 
 export interface BootstrapOptions {
   /** The chain, already in Istio's order. */
   plugins: PluginDefinition[];
   listen: { host: string; port: number };
-  upstream: URL;
-  clusters: Record<string, URL>;
+  upstream: UpstreamTarget;
+  clusters: Record<string, UpstreamTarget>;
   pathNormalization: PathNormalization;
   routeTimeoutMs: number;
   streamIdleTimeoutMs: number;
@@ -33,10 +35,10 @@ type Json = Record<string, unknown>;
 
 export function envoyBootstrap(options: BootstrapOptions): Json {
   const clusters = new Map<string, Json>();
-  clusters.set("upstream", cluster("upstream", options.upstream));
-  for (const [name, url] of Object.entries(options.clusters)) {
+  clusters.set("upstream", cluster("upstream", options.upstream.url, options.upstream.http2));
+  for (const [name, target] of Object.entries(options.clusters)) {
     if (clusters.has(name)) throw new CliError(`--cluster ${name}: the name is taken by the upstream`, ExitCode.Usage, "choose another cluster name");
-    clusters.set(name, cluster(name, url));
+    clusters.set(name, cluster(name, target.url, target.http2));
   }
   const wasmFilters = options.plugins.map((plugin) => wasmFilter(plugin, clusters));
   const bootstrap: Json = {
@@ -129,7 +131,7 @@ function code(plugin: PluginDefinition, clusters: Map<string, Json>): Json {
   return { remote: { http_uri: { uri: url.href, cluster: name, timeout: "30s" }, sha256: plugin.sha256 } };
 }
 
-function cluster(name: string, url: URL): Json {
+function cluster(name: string, url: URL, http2 = false): Json {
   const https = url.protocol === "https:";
   const port = Number(url.port || (https ? 443 : 80));
   return {
@@ -137,7 +139,10 @@ function cluster(name: string, url: URL): Json {
     type: /^\d+\.\d+\.\d+\.\d+$|^\[/.test(url.hostname) ? "STATIC" : "STRICT_DNS",
     connect_timeout: "5s",
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(url.hostname.replace(/^\[|\]$/g, ""), port) } }] }] },
-    ...(https ? { transport_socket: { name: "envoy.transport_sockets.tls", typed_config: { "@type": TYPE.tls, sni: url.hostname } } } : {}),
+    ...(https ? { transport_socket: { name: "envoy.transport_sockets.tls", typed_config: { "@type": TYPE.tls, sni: url.hostname, ...(http2 ? { common_tls_context: { alpn_protocols: ["h2"] } } : {}) } } } : {}),
+    ...(http2
+      ? { typed_extension_protocol_options: { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": { "@type": TYPE.httpProtocolOptions, explicit_http_config: { http2_protocol_options: {} } } } }
+      : {}),
   };
 }
 

@@ -1,24 +1,30 @@
-// `pwas serve`: a local HTTP proxy that runs each request and response through a chain
-// of plugins on the mock host, in Istio's order, in front of a real upstream.
+// `pwas serve`: a local HTTP/1.1 and HTTP/2 proxy that runs each request and response
+// through a chain of plugins on the mock host, in Istio's order, in front of a real upstream.
 import { watch, type FSWatcher } from "node:fs";
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
-import { HeaderMap, LogLevel, type LogEntry } from "../../runtime-mock/index.js";
+import type { Socket } from "node:net";
+import { LogLevel, type HeaderMap, type LogEntry } from "../../runtime-mock/index.js";
 import { IdTable } from "../../runtime-mock/envoy/id-table.js";
 import { CliError, ExitCode } from "../errors.js";
-import { rawHeadersOf, requestHasNoBody, requestHeadersOf, responseHasNoBody, responseHeadersOf } from "./http-mapping.js";
+import { Listener, type Downstream } from "./downstream.js";
+import { requestHeadersOf } from "./http-mapping.js";
 import type { PathNormalization } from "./path-normalization.js";
 import type { PluginDefinition } from "./plugin-definition.js";
 import { Generation, loadGeneration, readDefinitions, type LoadOptions, type PluginSource } from "./plugin-set.js";
 import { RequestChain, type ChainSink } from "./request-chain.js";
+import { UpstreamClient, type UpstreamCall } from "./upstream-client.js";
+import type { UpstreamTarget } from "./upstream-target.js";
 
 export interface DevProxyOptions {
   host: string;
   port: number;
-  upstream: URL;
+  upstream: UpstreamTarget;
   source: PluginSource;
-  /** Callout clusters: name → base URL. */
-  clusters: Record<string, URL>;
+  /** Callout clusters: name → where and in which protocol. */
+  clusters: Record<string, UpstreamTarget>;
+  /** PEM key and certificate: the listener speaks TLS, with ALPN for h2 and http/1.1. */
+  tls?: { key: string; cert: string } | undefined;
+  /** PEM certificates to trust for https:// upstreams and clusters. */
+  ca?: string | undefined;
   /** Default level of the plugins' `wasm` logger, and per-plugin overrides by name. */
   logLevel: LogLevel;
   pluginLogLevels: Record<string, LogLevel>;
@@ -62,36 +68,48 @@ export class DevProxy {
   private clockTimer: NodeJS.Timeout | undefined;
   private lastTick = performance.now();
 
-  private constructor(
-    private readonly options: DevProxyOptions,
-    private readonly server: Server,
-  ) {}
+  private readonly listener: Listener;
+  /** Where upstream requests and callouts go (HTTP/2 sessions are shared per cluster). */
+  private readonly client: UpstreamClient;
+
+  private constructor(private readonly options: DevProxyOptions) {
+    const headersTimeout = options.requestHeadersTimeoutMs ?? 60_000;
+    this.client = new UpstreamClient({ ca: options.ca });
+    this.listener = new Listener({
+      host: options.host,
+      port: options.port,
+      tls: options.tls,
+      http1: {
+        maxHeaderSize: MAX_REQUEST_HEADERS_BYTES,
+        headersTimeout,
+        // Node checks its timeouts on this interval (30 s by default): often enough for the one set.
+        connectionsCheckingInterval: Math.min(30_000, Math.max(50, headersTimeout / 4)),
+        // The whole-request limit is Envoy's stream idle timeout here, not Node's 5-minute cap on slow uploads.
+        requestTimeout: 0,
+      },
+      maxHeaderListBytes: MAX_REQUEST_HEADERS_BYTES,
+      onRequest: (downstream) => this.handle(downstream),
+      onHttp1ClientError: (error, socket) => this.refuseClient(error, socket),
+    });
+  }
 
   /** Loads the plugins, then listens. Fails with one CliError (bad plugin, port in use). */
   static async start(options: DevProxyOptions): Promise<DevProxy> {
-    const headersTimeout = options.requestHeadersTimeoutMs ?? 60_000;
-    const server = createServer({
-      maxHeaderSize: MAX_REQUEST_HEADERS_BYTES,
-      headersTimeout,
-      // Node checks its timeouts on this interval (30 s by default): often enough for the one set.
-      connectionsCheckingInterval: Math.min(30_000, Math.max(50, headersTimeout / 4)),
-      // The whole-request limit is Envoy's stream idle timeout here, not Node's 5-minute cap on slow uploads.
-      requestTimeout: 0,
-    });
-    const proxy = new DevProxy(options, server);
-    server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => proxy.refuseClient(error, socket));
+    const proxy = new DevProxy(options);
     proxy.generation = await loadGeneration(await readDefinitions(options.source), proxy.loadOptions());
     proxy.live.add(proxy.generation);
     proxy.startClock();
-    server.on("request", (request, response) => proxy.handle(request, response));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", (error: NodeJS.ErrnoException) => {
-        if (error.code === "EADDRINUSE") reject(new CliError(`port ${options.port} on ${options.host} is already in use`, ExitCode.Failure, "choose another with --listen host:port"));
-        else if (error.code === "EACCES") reject(new CliError(`not allowed to listen on ${options.host}:${options.port}`, ExitCode.Failure, "use a port above 1023"));
-        else reject(new CliError(`cannot listen on ${options.host}:${options.port}: ${error.message}`, ExitCode.Failure));
-      });
-      server.listen(options.port, options.host, () => resolve());
-    });
+    try {
+      await proxy.listener.listen();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      clearInterval(proxy.clockTimer);
+      proxy.generation.retire();
+      proxy.client.close();
+      if (code === "EADDRINUSE") throw new CliError(`port ${options.port} on ${options.host} is already in use`, ExitCode.Failure, "choose another with --listen host:port");
+      if (code === "EACCES") throw new CliError(`not allowed to listen on ${options.host}:${options.port}`, ExitCode.Failure, "use a port above 1023");
+      throw new CliError(`cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`, ExitCode.Failure);
+    }
     if (options.watch) await proxy.watchSources();
     return proxy;
   }
@@ -104,8 +122,8 @@ export class DevProxy {
   private authorityValue: string | undefined;
 
   get address(): { host: string; port: number; url: URL } {
-    const address = this.server.address() as AddressInfo;
-    return { host: address.address, port: address.port, url: new URL(`http://${address.address}:${address.port}`) };
+    const address = this.listener.address();
+    return { host: address.address, port: address.port, url: new URL(`${this.options.tls ? "https" : "http"}://${address.address}:${address.port}`) };
   }
 
   /** The plugins serving new requests, in chain order. */
@@ -135,16 +153,15 @@ export class DevProxy {
     clearInterval(this.clockTimer);
     for (const watcher of this.watchers) watcher.close();
     for (const chain of this.active.values()) chain.end();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await this.listener.close();
+    this.client.close();
     this.generation.retire();
   }
 
   private loadOptions(): LoadOptions {
     const options: LoadOptions = {
       clusters: this.options.clusters,
+      client: this.client,
       afterCallout: () => this.pumpAll(),
       logLevelFor: (plugin) => this.options.pluginLogLevels[plugin.name] ?? this.options.logLevel,
       onLog: (plugin, entry) => this.printLog(plugin, entry),
@@ -220,23 +237,20 @@ export class DevProxy {
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 
-  private handle(request: IncomingMessage, response: ServerResponse): void {
+  private handle(downstream: Downstream): void {
     const generation = this.generation;
     const started = performance.now();
-    const method = request.method ?? "GET";
-    const path = request.url ?? "/";
-    const accepted = requestHeadersOf(request, this.authority, this.options.pathNormalization ?? "BASE");
+    const method = downstream.head.method;
+    const path = downstream.head.target;
+    const accepted = requestHeadersOf(downstream.head, this.authority, this.options.pathNormalization ?? "BASE");
     if (accepted.refused !== undefined) {
       // Envoy's connection manager answers before any filter runs.
-      response.writeHead(400, { "content-type": "text/plain", "content-length": "11", connection: "close" });
-      response.end("Bad Request");
-      request.resume();
+      downstream.refuse(400, "Bad Request");
       this.options.print(`${method} ${path} 400 ${(performance.now() - started).toFixed(1)}ms refused: ${accepted.refused}`);
       return;
     }
     generation.acquire();
-    const socket = request.socket;
-    const exchange = new Exchange(this.options.upstream, method, request, response, {
+    const exchange = new Exchange(this.options.upstream, this.client, method, downstream, {
       routeTimeoutMs: this.options.routeTimeoutMs ?? 15_000,
       streamIdleTimeoutMs: this.options.streamIdleTimeoutMs ?? 300_000,
     });
@@ -244,9 +258,9 @@ export class DevProxy {
       generation.plugins.length,
       (index) =>
         generation.plugins[index].host.newHttpStream({
-          sourceAddress: `${socket.remoteAddress}:${socket.remotePort}`,
-          destinationAddress: `${socket.localAddress}:${socket.localPort}`,
-          protocol: `HTTP/${request.httpVersion}`,
+          sourceAddress: downstream.remoteAddress,
+          destinationAddress: downstream.localAddress,
+          protocol: downstream.protocol,
           // Bytes pass through once and are never changed in place: neither kept nor copied.
           retainForwardedBody: false,
           copyBodyInput: false,
@@ -269,39 +283,23 @@ export class DevProxy {
       const local = by !== undefined ? ` local reply by ${generation.plugins[by].definition.name}` : "";
       const refused = chain.refusedFrom !== undefined ? ` (from ${generation.plugins[chain.refusedFrom].definition.name})` : "";
       const reset = exchange.resetReason ? ` reset: ${exchange.resetReason}${refused}` : "";
-      this.options.print(`${method} ${path} ${exchange.status ?? "-"} ${ms.toFixed(1)}ms${local}${reset}`);
+      const protocol = downstream.protocol === "HTTP/2" ? " HTTP/2" : "";
+      this.options.print(`${method} ${path}${protocol} ${exchange.status ?? "-"} ${ms.toFixed(1)}ms${local}${reset}`);
     };
-    response.on("close", finish);
+    downstream.onClose(finish);
 
-    const noBody = requestHasNoBody(request);
+    const noBody = downstream.hasNoBody;
     chain.requestHeaders(accepted.headers, noBody);
     if (!noBody) {
-      forwardBody(request, (chunk, end) => chain.requestData(chunk, end), () => exchange.activity());
+      downstream.readBody(
+        (chunk, end) => chain.requestData(chunk, end),
+        (trailers) => chain.requestTrailers(trailers),
+        () => exchange.activity(),
+      );
     } else {
-      request.resume();
+      downstream.resumeRequest();
     }
   }
-}
-
-/**
- * Passes a message's body on chunk by chunk. Like Envoy's HTTP/1 codec, the chunk that
- * completes a content-length body carries the end of stream itself; a chunked body ends
- * with an empty chunk when the message is complete.
- */
-function forwardBody(message: IncomingMessage, deliver: (chunk: Uint8Array, endOfStream: boolean) => void, onChunk: () => void): void {
-  const declared = message.headers["content-length"];
-  const length = declared !== undefined && message.headers["transfer-encoding"] === undefined ? Number(declared) : NaN;
-  let received = 0;
-  let ended = false;
-  message.on("data", (chunk: Buffer) => {
-    received += chunk.length;
-    ended = received === length;
-    onChunk();
-    deliver(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), ended);
-  });
-  message.on("end", () => {
-    if (!ended) deliver(new Uint8Array(0), true);
-  });
 }
 
 interface ExchangeTimeouts {
@@ -322,18 +320,18 @@ class Exchange implements ChainSink {
   chain!: RequestChain;
   status: number | undefined;
   resetReason: string | undefined;
-  private upstreamRequest: ReturnType<typeof httpRequest> | undefined;
-  private upstreamResponse: IncomingMessage | undefined;
+  private upstreamCall: UpstreamCall | undefined;
   private upstreamResponded = false;
   private upstreamComplete = false;
+  private upstreamPaused = false;
   private routeTimer: NodeJS.Timeout | undefined;
   private readonly idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly upstream: URL,
+    private readonly upstream: UpstreamTarget,
+    private readonly client: UpstreamClient,
     private readonly method: string,
-    private readonly request: IncomingMessage,
-    private readonly response: ServerResponse,
+    private readonly downstream: Downstream,
     private readonly timeouts: ExchangeTimeouts,
   ) {
     if (timeouts.streamIdleTimeoutMs > 0) {
@@ -351,75 +349,72 @@ class Exchange implements ChainSink {
   close(): void {
     clearTimeout(this.routeTimer);
     clearTimeout(this.idleTimer);
-    if (!this.upstreamComplete) this.upstreamRequest?.destroy();
+    if (!this.upstreamComplete) this.upstreamCall?.destroy();
   }
 
   upstreamHeaders(headers: HeaderMap, endOfStream: boolean): void {
-    const method = headers.get(":method") ?? this.method;
-    const raw = rawHeadersOf(headers);
-    raw.unshift("host", headers.get(":authority") ?? this.upstream.host);
-    const outgoing = httpRequest({
-      protocol: this.upstream.protocol,
-      hostname: this.upstream.hostname,
-      port: this.upstream.port,
-      method,
-      path: headers.get(":path") ?? "/",
-      headers: raw,
-      setHost: false,
+    this.upstreamCall = this.client.start(this.upstream, headers, endOfStream, {
+      headers: (response, end) => this.fromUpstream(response, end),
+      data: (chunk, end) => {
+        this.activity();
+        if (end) this.upstreamEnded();
+        this.chain.responseData(chunk, end);
+      },
+      trailers: (trailers) => {
+        this.upstreamEnded();
+        this.chain.responseTrailers(trailers);
+      },
+      failed: (error, responded) => this.upstreamFailed(error, responded),
     });
-    this.upstreamRequest = outgoing;
-    outgoing.on("response", (upstreamResponse) => this.fromUpstream(upstreamResponse, method));
-    outgoing.on("error", (error) => this.upstreamFailed(error));
     // The upstream takes bytes again: so may the client.
-    outgoing.on("drain", () => this.request.resume());
-    if (endOfStream) this.endUpstream();
+    this.upstreamCall.onDrain(() => this.downstream.resumeRequest());
+    if (endOfStream) this.armRouteTimeout();
   }
 
   upstreamData(chunk: Uint8Array, endOfStream: boolean): void {
-    const outgoing = this.upstreamRequest;
-    if (!outgoing || outgoing.destroyed) return;
+    const call = this.upstreamCall;
+    if (!call || this.upstreamComplete) return;
     this.activity();
     // end(chunk) sends the last chunk and the end in one write.
-    if (endOfStream) this.endUpstream(chunk);
-    else if (chunk.length > 0 && !outgoing.write(chunk)) this.request.pause();
+    if (endOfStream) {
+      call.end(chunk);
+      this.armRouteTimeout();
+    } else if (chunk.length > 0 && !call.write(chunk)) {
+      this.downstream.pauseRequest();
+      call.onDrain(() => this.downstream.resumeRequest());
+    }
   }
 
   upstreamTrailers(trailers: HeaderMap): void {
-    if (!this.upstreamRequest || this.upstreamRequest.destroyed) return;
-    this.upstreamRequest.addTrailers(trailers.pairs());
-    this.endUpstream();
+    if (!this.upstreamCall || this.upstreamComplete) return;
+    this.upstreamCall.sendTrailers(trailers);
+    this.armRouteTimeout();
   }
 
   downstreamHeaders(headers: HeaderMap, endOfStream: boolean): void {
     this.status = Number(headers.get(":status") ?? 200);
-    if (this.response.headersSent || this.response.destroyed) return;
-    this.guarded(() => {
-      this.response.writeHead(this.status!, rawHeadersOf(headers));
-      if (endOfStream) this.response.end();
-    });
+    if (this.downstream.responseStarted || this.downstream.gone) return;
+    this.guarded(() => this.downstream.respond(headers, endOfStream));
   }
 
   downstreamData(chunk: Uint8Array, endOfStream: boolean): void {
-    if (this.response.destroyed) return;
+    if (this.downstream.gone) return;
     this.activity();
     this.guarded(() => {
-      if (endOfStream) this.response.end(chunk.length > 0 ? chunk : undefined);
-      else if (chunk.length > 0 && !this.response.write(chunk)) this.pauseUpstreamUntilDrain();
+      if (endOfStream) this.downstream.end(chunk);
+      else if (chunk.length > 0 && !this.downstream.write(chunk)) this.pauseUpstreamUntilDrain();
     });
   }
 
   downstreamTrailers(trailers: HeaderMap): void {
-    if (this.response.destroyed) return;
-    this.guarded(() => {
-      this.response.addTrailers(trailers.pairs());
-      this.response.end();
-    });
+    if (this.downstream.gone) return;
+    this.guarded(() => this.downstream.sendTrailers(trailers));
   }
 
   reset(reason: string): void {
     this.resetReason ??= reason;
     this.close();
-    this.response.destroy();
+    this.downstream.reset();
   }
 
   /** The chain's checks should leave nothing Node refuses; if Node still throws, the stream resets rather than the process. */
@@ -431,55 +426,50 @@ class Exchange implements ChainSink {
     }
   }
 
-  private endUpstream(chunk?: Uint8Array): void {
-    this.upstreamRequest!.end(chunk && chunk.length > 0 ? chunk : undefined);
-    if (this.timeouts.routeTimeoutMs > 0 && !this.upstreamComplete) {
-      this.routeTimer = setTimeout(() => this.timedOut(504, "upstream request timeout", "upstream request timeout"), this.timeouts.routeTimeoutMs);
-      this.routeTimer.unref();
-    }
+  private armRouteTimeout(): void {
+    if (this.timeouts.routeTimeoutMs <= 0 || this.upstreamComplete || this.routeTimer) return;
+    this.routeTimer = setTimeout(() => this.timedOut(504, "upstream request timeout", "upstream request timeout"), this.timeouts.routeTimeoutMs);
+    this.routeTimer.unref();
   }
 
   private pauseUpstreamUntilDrain(): void {
-    const source = this.upstreamResponse;
-    if (!source || source.isPaused()) return;
-    source.pause();
-    this.response.once("drain", () => source.resume());
+    const call = this.upstreamCall;
+    if (!call || this.upstreamPaused) return;
+    this.upstreamPaused = true;
+    call.pauseResponse();
+    this.downstream.onDrain(() => {
+      this.upstreamPaused = false;
+      call.resumeResponse();
+    });
   }
 
   /** Envoy's timeouts: a local reply while the response has not started, a reset after. */
   private timedOut(status: number, body: string, reason: string): void {
-    this.upstreamRequest?.destroy();
+    this.upstreamCall?.destroy();
     this.upstreamComplete = true;
-    if (this.upstreamResponded || this.response.headersSent) this.reset(reason);
+    if (this.upstreamResponded || this.downstream.responseStarted) this.reset(reason);
     else this.chain.envoyReply(status, body);
   }
 
-  private fromUpstream(upstreamResponse: IncomingMessage, method: string): void {
-    this.upstreamResponded = true;
-    this.upstreamResponse = upstreamResponse;
-    this.activity();
-    const status = upstreamResponse.statusCode ?? 502;
-    const noBody = responseHasNoBody(method, status);
-    upstreamResponse.on("end", () => {
-      this.upstreamComplete = true;
-      clearTimeout(this.routeTimer);
-    });
-    upstreamResponse.on("error", () => this.reset("upstream reset"));
-    upstreamResponse.on("aborted", () => this.reset("upstream reset"));
-    this.chain.responseHeaders(responseHeadersOf(status, upstreamResponse.rawHeaders), noBody);
-    if (noBody) {
-      upstreamResponse.resume();
-      return;
-    }
-    forwardBody(upstreamResponse, (chunk, end) => this.chain.responseData(chunk, end), () => this.activity());
+  private upstreamEnded(): void {
+    this.upstreamComplete = true;
+    clearTimeout(this.routeTimer);
   }
 
-  private upstreamFailed(error: NodeJS.ErrnoException): void {
+  private fromUpstream(headers: HeaderMap, endOfStream: boolean): void {
+    this.upstreamResponded = true;
+    this.activity();
+    if (endOfStream) this.upstreamEnded();
+    this.chain.responseHeaders(headers, endOfStream);
+  }
+
+  private upstreamFailed(error: NodeJS.ErrnoException, responded: boolean): void {
     if (this.upstreamComplete) return;
-    if (this.upstreamResponded) {
-      this.reset(`upstream: ${error.code ?? error.message}`);
+    if (responded) {
+      this.reset(error.code === "ECONNRESET" ? "upstream reset" : `upstream: ${error.code ?? error.message}`);
       return;
     }
+    this.upstreamComplete = true;
     // Envoy's router: a connection failure or reset before any response is a local 503.
     const refused = error.code === "ECONNREFUSED" || error.code === "ENOTFOUND" || error.code === "EHOSTUNREACH";
     const reason = refused ? `connection failure, transport failure reason: ${error.code}` : "connection termination";

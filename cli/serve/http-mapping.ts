@@ -1,22 +1,45 @@
-// Between Node's HTTP/1 messages and the header maps a filter sees: pseudo-headers,
-// lower-case names, hop-by-hop headers that Envoy does not pass on, the request target as
-// Envoy rewrites it, and the headers Envoy adds to a request it accepts (x-request-id,
-// x-forwarded-proto).
+// Between Node's HTTP/1 and HTTP/2 messages and the header maps a filter sees:
+// pseudo-headers, lower-case names, hop-by-hop (connection-specific) headers that Envoy does
+// not pass on, the request target as Envoy rewrites it, and the headers Envoy adds to a
+// request it accepts (x-request-id, x-forwarded-proto).
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 import { HeaderMap } from "../../runtime-mock/index.js";
 import { normalizePath, type PathNormalization } from "./path-normalization.js";
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "http2-settings"]);
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "trailer", "http2-settings"]);
 
-/** Adds Node's raw header list, lower-case, without hop-by-hop headers and without `host`. */
-function addRaw(map: HeaderMap, rawHeaders: string[]): HeaderMap {
+/** Envoy keeps `te` only as "trailers" (gRPC needs it end to end); any other TE goes. */
+function keptTe(value: string): boolean {
+  return value.split(",").some((token) => token.trim().toLowerCase() === "trailers");
+}
+
+/** Adds a raw header list (name, value, …), lower-case, without hop-by-hop headers, pseudo-headers and `host`. */
+function addRaw(map: HeaderMap, rawHeaders: readonly string[]): HeaderMap {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i].toLowerCase();
-    if (HOP_BY_HOP.has(name) || name === "host") continue;
+    if (HOP_BY_HOP.has(name) || name === "host" || name.charCodeAt(0) === 58) continue;
+    if (name === "te") {
+      if (keptTe(rawHeaders[i + 1])) map.add("te", "trailers");
+      continue;
+    }
     map.add(name, rawHeaders[i + 1]);
   }
   return map;
+}
+
+/** What the codec read of a request, whatever the protocol. */
+export interface RequestHead {
+  method: string;
+  /** The request target: origin-form (HTTP/1 may send absolute-form), or HTTP/2's :path. */
+  target: string;
+  /** Host or :authority, if the client sent one. */
+  authority: string | undefined;
+  /** HTTP/2's :scheme as the client sent it; HTTP/1 has none. */
+  scheme: string | undefined;
+  /** The connection's own scheme: "https" on a TLS listener. */
+  connectionScheme: "http" | "https";
+  /** Every other field, as [name, value, name, value, …] in the order received. */
+  rawHeaders: readonly string[];
 }
 
 /** Envoy's request, or the 400 its connection manager answers instead. */
@@ -25,15 +48,15 @@ export type AcceptedRequest = { headers: HeaderMap; refused?: undefined } | { re
 const ABSOLUTE_FORM = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i;
 
 /**
- * The request headers as Envoy's HTTP/1 codec and connection manager hand them to filters:
- * an absolute-form target split into :scheme, :authority and :path (the Host header loses),
+ * The request headers as Envoy's codecs and connection manager hand them to filters: an
+ * absolute-form target split into :scheme, :authority and :path (the Host header loses),
  * the path normalized as configured, x-forwarded-proto and x-request-id added.
  */
-export function requestHeadersOf(request: IncomingMessage, fallbackAuthority: string, normalization: PathNormalization): AcceptedRequest {
-  let target = request.url ?? "/";
-  let authority = request.headers.host ?? fallbackAuthority;
-  let scheme = "http";
-  const absolute = ABSOLUTE_FORM.exec(target);
+export function requestHeadersOf(request: RequestHead, fallbackAuthority: string, normalization: PathNormalization): AcceptedRequest {
+  let target = request.target || "/";
+  let authority = request.authority ?? fallbackAuthority;
+  let scheme = request.scheme ?? request.connectionScheme;
+  const absolute = request.scheme === undefined ? ABSOLUTE_FORM.exec(target) : null;
   if (absolute) {
     scheme = absolute[1].toLowerCase();
     authority = absolute[2];
@@ -45,22 +68,22 @@ export function requestHeadersOf(request: IncomingMessage, fallbackAuthority: st
   const map = new HeaderMap("requestHeaders");
   map.add(":authority", authority);
   map.add(":path", path);
-  map.add(":method", request.method ?? "GET");
+  map.add(":method", request.method);
   map.add(":scheme", scheme);
   addRaw(map, request.rawHeaders);
-  // The connection's own scheme (this listener is plaintext), whatever an absolute target says.
-  if (!map.has("x-forwarded-proto")) map.add("x-forwarded-proto", "http");
+  // The connection's own scheme, whatever an absolute target or :scheme says.
+  if (!map.has("x-forwarded-proto")) map.add("x-forwarded-proto", request.connectionScheme);
   if (!map.has("x-request-id")) map.add("x-request-id", randomUUID());
   return { headers: map };
 }
 
 /** True when an HTTP/1 request carries no body (so the headers end the stream). */
-export function requestHasNoBody(request: IncomingMessage): boolean {
-  const length = request.headers["content-length"];
-  return request.headers["transfer-encoding"] === undefined && (length === undefined || length === "0");
+export function requestHasNoBody(headers: { "content-length"?: string | undefined; "transfer-encoding"?: string | undefined }): boolean {
+  const length = headers["content-length"];
+  return headers["transfer-encoding"] === undefined && (length === undefined || length === "0");
 }
 
-export function responseHeadersOf(statusCode: number, rawHeaders: string[]): HeaderMap {
+export function responseHeadersOf(statusCode: number, rawHeaders: readonly string[]): HeaderMap {
   const map = new HeaderMap("responseHeaders");
   map.add(":status", String(statusCode));
   return addRaw(map, rawHeaders);
@@ -70,9 +93,18 @@ export function responseHeadersOf(statusCode: number, rawHeaders: string[]): Hea
 export function rawHeadersOf(headers: HeaderMap): string[] {
   const raw: string[] = [];
   headers.forEach((name, value) => {
-    if (name.charCodeAt(0) !== 58 /* ":" */ && !HOP_BY_HOP.has(name)) raw.push(name, value);
+    if (name.charCodeAt(0) === 58 /* ":" */ || HOP_BY_HOP.has(name)) return;
+    if (name === "te" && !keptTe(value)) return;
+    raw.push(name, value);
   });
   return raw;
+}
+
+/** HTTP/1 trailers (Node's rawTrailers) as lower-case pairs. */
+export function trailerPairsOf(rawTrailers: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < rawTrailers.length; i += 2) pairs.push([rawTrailers[i].toLowerCase(), rawTrailers[i + 1]]);
+  return pairs;
 }
 
 /** A status with no body by definition (or a HEAD response). */

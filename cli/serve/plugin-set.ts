@@ -8,6 +8,8 @@ import { Host, LogLevel, type HostOptions, type LogEntry } from "../../runtime-m
 import { CliError, ExitCode } from "../errors.js";
 import { orderPlugins, readPluginDefinitions, type PluginDefinition } from "./plugin-definition.js";
 import { RealUpstreams } from "./real-upstreams.js";
+import type { UpstreamClient } from "./upstream-client.js";
+import type { UpstreamTarget } from "./upstream-target.js";
 import { findSourceMapBeside } from "../../runtime-mock/wasm/diagnostics/source-map.js";
 
 export interface LoadedPlugin {
@@ -54,8 +56,10 @@ export interface PluginSource {
 }
 
 export interface LoadOptions {
-  /** Callout clusters: name → base URL (real HTTP upstreams). */
-  clusters: Record<string, URL>;
+  /** Callout clusters: name → where and in which protocol. */
+  clusters: Record<string, UpstreamTarget>;
+  /** The client callouts go through (HTTP/2 sessions shared with the proxy's upstream). */
+  client: UpstreamClient;
   /** Called after a callout's answer was delivered to a plugin. */
   afterCallout(): void;
   logLevelFor(plugin: PluginDefinition): LogLevel;
@@ -97,8 +101,8 @@ export async function loadGeneration(definitions: PluginDefinition[], options: L
   for (const definition of orderPlugins(definitions)) {
     const bytes = await moduleBytes(definition, options);
     let host: Host;
-    const upstreams = new RealUpstreams(options.clusters, options.afterCallout, (cluster) =>
-      options.onLog(definition, { level: LogLevel.Warn, message: `gRPC callout to ${cluster ?? "a google_grpc target"} failed: pwas serve proxies HTTP callouts only`, contextId: 0, formatted: "", origin: "host" }),
+    const upstreams = new RealUpstreams(options.clusters, options.client, options.afterCallout, (message) =>
+      options.onLog(definition, { level: LogLevel.Warn, message, contextId: 0, formatted: "", origin: "host" }),
     );
     const hostOptions: HostOptions = {
       upstreams,

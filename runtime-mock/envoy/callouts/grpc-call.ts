@@ -215,7 +215,7 @@ export class GrpcStream extends GrpcExchange {
 }
 
 /** Envoy `Grpc::Common::getGrpcStatus`: absent → Unknown (2); not a number, or above 16 → InvalidCode (-1). */
-function grpcStatusOf(trailers: HeaderMap): number {
+export function grpcStatusOf(trailers: HeaderMap): number {
   const text = trailers.get("grpc-status");
   if (text === undefined || text === "") return GrpcStatus.Unknown;
   if (!/^\d+$/.test(text) || Number(text) > GrpcStatus.Unauthenticated) return -1;
