@@ -247,10 +247,12 @@ interface GrpcServers {
   port: number;
   checks: { path: string; user: string | undefined; deadline: boolean }[];
   events: string[];
+  /** Event streams the client cancelled. */
+  cancelled: number;
 }
 
 async function startGrpcServers(delayMs = 0): Promise<GrpcServers> {
-  const state: GrpcServers = { port: 0, checks: [], events: [] };
+  const state: GrpcServers = { port: 0, checks: [], events: [], cancelled: 0 };
   const server = new grpc.Server();
   server.addService(AUTHZ, {
     Check: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
@@ -275,6 +277,7 @@ async function startGrpcServers(delayMs = 0): Promise<GrpcServers> {
         call.write(Buffer.from(`ack ${message.toString()}`));
       });
       call.on("end", () => call.end());
+      call.on("cancelled", () => state.cancelled++);
     },
   });
   state.port = await new Promise<number>((resolvePromise, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolvePromise(port))));
@@ -321,6 +324,19 @@ describe("pwas serve: gRPC callouts to real gRPC services", () => {
     }
     assert.deepEqual(servers.events, ["/one", "/two", "/three"], "messages reached the server in order");
     assert.match(events, /^headers\(\d+,events-1\);message\(ack \/one\);message\(ack \/two\);message\(ack \/three\);trailers\(\d+,0\);close\(0,OK\);$/, "the server's grpc-message (OK) reaches the close");
+  });
+
+  it("a stream is cancelled (RST_STREAM CANCEL) when its root context goes away: a reload retires the old plugins", async () => {
+    const servers = await startGrpcServers();
+    const running = await callouts(servers);
+    await (await get(running, "/first")).text();
+    assert.equal(servers.cancelled, 0);
+    assert.equal(await running.proxy.reload(), true);
+    const deadline = Date.now() + 5000;
+    while (servers.cancelled === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(servers.cancelled, 1, "the old root's event stream was cancelled, the session stays");
+    await (await get(running, "/second")).text();
+    assert.deepEqual(servers.events, ["/first", "/second"], "the new plugins opened their own stream");
   });
 
   it("a deadline: the call's timeout goes as grpc-timeout, and Envoy's timer ends it with UNAVAILABLE, 'upstream request timeout'", async () => {
