@@ -67,7 +67,7 @@ export class Listener {
     this.http1 = createHttp1Server(options.http1);
     this.http1.on("request", (request: IncomingMessage, response: ServerResponse) => options.onRequest(new Http1Downstream(request, response, this.scheme)));
     this.http1.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => options.onHttp1ClientError(error, socket));
-    this.http2 = createHttp2Server({ maxSessionMemory: 64, settings: { maxHeaderListSize: options.maxHeaderListBytes } });
+    this.http2 = createHttp2Server({ settings: { maxHeaderListSize: options.maxHeaderListBytes } });
     this.http2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
       options.onRequest(new Http2Downstream(stream, headers, rawHeaders, this.scheme)),
     );
