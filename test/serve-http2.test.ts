@@ -9,7 +9,7 @@ import { connect as connectHttp2, constants as http2constants, createSecureServe
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import type { ConnectionOptions } from "node:tls";
-import type { AddressInfo } from "node:net";
+import { connect as netConnect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -150,6 +150,42 @@ describe("pwas serve: HTTP/2 downstream", () => {
     assert.equal(reply.headers["grpc-status"], "7");
     assert.equal(reply.headers["grpc-message"], "denied by probe");
     assert.equal(reply.body, "");
+  });
+});
+
+describe("pwas serve: hostile HTTP/2 clients", () => {
+  it("garbage after the preface, a reset mid-upload and an oversized header list end that client's connection or stream; the proxy serves on", async () => {
+    const upstream = await startH2cUpstream();
+    const lines: string[] = [];
+    const running = await serve({ wasm: PROBE, upstream: upstream.url, upstreamHttp2: true }, lines);
+    const { port } = running.proxy.address;
+
+    const garbage = await new Promise<string>((resolvePromise) => {
+      const socket = netConnect(port, "127.0.0.1", () => socket.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Buffer.alloc(64, 0xff)])));
+      socket.on("error", () => {});
+      socket.on("close", () => resolvePromise("closed"));
+      socket.resume();
+    });
+    assert.equal(garbage, "closed");
+
+    const session = h2session(running.proxy.address.url.href);
+    const upload = session.request({ ":method": "POST", ":path": "/upload" });
+    upload.on("error", () => {});
+    upload.write("part one");
+    await new Promise((r) => setTimeout(r, 100));
+    upload.close(http2constants.NGHTTP2_CANCEL);
+
+    const big = session.request({ ":path": "/big", "x-big": "x".repeat(70 * 1024) });
+    const bigOutcome = await new Promise<string>((resolvePromise) => {
+      big.on("response", (h) => resolvePromise(`status ${h[":status"]}`));
+      big.on("error", (e: NodeJS.ErrnoException) => resolvePromise(`error ${e.code}`));
+      big.on("close", () => resolvePromise(`closed ${big.rstCode}`));
+      big.end();
+    });
+    assert.doesNotMatch(bigOutcome, /status 200/, `a 70 KiB header list is refused (${bigOutcome})`);
+
+    const fine = await h2request(h2session(running.proxy.address.url.href), { ":method": "GET", ":path": "/after" });
+    assert.equal(fine.headers[":status"], 200, "the proxy still answers");
   });
 });
 
