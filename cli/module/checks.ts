@@ -1,6 +1,6 @@
 // Would Envoy load this module? The checks a real host applies before it runs a plugin
 // (ABI.md §1–§2, PACKAGING.md §1.2/§1.5), each with what to change when it fails. The
-// parsing and linking rules are the mock host's own (runtime-mock/abi), so `pwas verify`,
+// parsing and linking rules are the mock host's own (runtime-mock/wasm), so `pwas verify`,
 // `pwas build` and `Host.load` can never disagree.
 import { inspectModule, ModuleLoadError, type ModuleInfo } from "../../runtime-mock/wasm/module.js";
 import { checkExports, checkImports } from "../../runtime-mock/wasm/signatures.js";
