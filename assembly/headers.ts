@@ -4,7 +4,7 @@ import {
   proxy_get_header_map_value, proxy_remove_header_map_value, proxy_replace_header_map_value,
   proxy_set_header_map_pairs,
 } from "./abi/imports";
-import { clearOut, PTR_OUT, SIZE_OUT, takeBytes, takeString } from "./abi/memory";
+import { clearOut, PTR_OUT, release, SIZE_OUT, takeBytes, takeString } from "./abi/memory";
 import { record } from "./abi/status";
 import { decodeHeaders, encodeHeaders, Header } from "./pairs";
 import { MapType, WasmResult } from "./types";
@@ -51,7 +51,7 @@ export class Headers {
     if (record(proxy_get_header_map_pairs(this.mapType, PTR_OUT, SIZE_OUT)) != WasmResult.Ok) return false;
     const base = load<usize>(PTR_OUT);
     const matches = scanPairs(base, <i32>load<u32>(SIZE_OUT), header.encodedName, null, header.encodedValue);
-    if (base != 0) heap.free(base);
+    release(base);
     return matches > 0;
   }
 

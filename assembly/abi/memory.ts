@@ -1,7 +1,7 @@
 // Memory shared with the host. The host hands data to the plugin by calling our
-// allocator (ABI.md §2); we give it unmanaged heap blocks, copy the bytes into GC-managed
-// objects and free the block at once, so nothing the host allocates can leak or be
-// moved by the collector while the host writes into it.
+// allocator (ABI.md §2); we give it unmanaged blocks (a static scratch area, or the heap),
+// copy the bytes into GC-managed objects and release the block at once, so nothing the
+// host allocates can leak or be moved by the collector while the host writes into it.
 import { hostAllocated } from "./collector";
 
 /** Out-parameter slots for host calls (each host call uses them before the next one). */
@@ -9,10 +9,28 @@ export const PTR_OUT: usize = memory.data(8, 8);
 export const SIZE_OUT: usize = memory.data(8, 8);
 export const EXTRA_OUT: usize = memory.data(8, 8);
 
+// Every block the host writes into is read at once and released (takeBytes, takeString,
+// Headers#allAre), nearly always before the host writes the next: so the first goes to a
+// static scratch area, without the allocator's work (about 500 instructions a block, most
+// of what a header read costs); another one while it is taken goes to the heap.
+const SCRATCH_BYTES: usize = 1024;
+const SCRATCH: usize = memory.data(<i32>SCRATCH_BYTES, 16);
+let scratchTaken = false;
+
 /** Allocator for host-written results; `malloc` is the one Envoy prefers (ABI.md §2). */
 export function allocate(size: usize): usize {
+  if (!scratchTaken && size <= SCRATCH_BYTES) {
+    scratchTaken = true;
+    return SCRATCH;
+  }
   hostAllocated(size);
   return heap.alloc(size);
+}
+
+/** Gives back a block `allocate` made (0: none). */
+export function release(ptr: usize): void {
+  if (ptr == SCRATCH) scratchTaken = false;
+  else if (ptr != 0) heap.free(ptr);
 }
 
 /** Takes the block the last host call wrote to PTR_OUT/SIZE_OUT as bytes, and frees it. */
@@ -23,7 +41,7 @@ export function takeBytes(): ArrayBuffer {
   if (size > 0) {
     memory.copy(changetype<usize>(out), ptr, size);
   }
-  if (ptr != 0) heap.free(ptr);
+  release(ptr);
   return out;
 }
 
@@ -33,7 +51,7 @@ export function takeString(): string {
   const size = load<u32>(SIZE_OUT);
   if (ptr == 0) return "";
   const out = String.UTF8.decodeUnsafe(ptr, size);
-  heap.free(ptr);
+  release(ptr);
   return out;
 }
 
