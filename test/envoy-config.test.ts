@@ -28,7 +28,7 @@ const MESSAGES: Record<string, { fields: string[]; required?: string[] }> = {
   StringValueAny: { fields: ["@type", "value"], required: ["@type", "value"] },
   // envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto (the fields used)
   HttpConnectionManager: {
-    fields: ["@type", "stat_prefix", "codec_type", "route_config", "http_filters", "normalize_path", "merge_slashes", "path_with_escaped_slashes_action", "stream_idle_timeout"],
+    fields: ["@type", "stat_prefix", "codec_type", "route_config", "http_filters", "normalize_path", "merge_slashes", "path_with_escaped_slashes_action", "stream_idle_timeout", "http_protocol_options"],
     required: ["stat_prefix"],
   },
   // envoy/config/cluster/v3/cluster.proto (the fields used)
@@ -126,6 +126,14 @@ describe("pwas envoy-config", () => {
     }
     assert.deepEqual(clusters.authz.transport_socket.typed_config.common_tls_context, { alpn_protocols: ["h2"] });
     assert.equal(options(clusters.plain), undefined, "an HTTP/1.1 cluster has none");
+
+    const withTrailers = await envoyConfig(["-p", "examples/dev-chain.yaml", "--upstream", "http://127.0.0.1:9000", "--http1-trailers"]);
+    assert.equal(withTrailers.code, 0, withTrailers.stderr);
+    checkBootstrap(withTrailers.bootstrap);
+    const hcm = withTrailers.bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    assert.deepEqual(hcm.http_protocol_options, { enable_trailers: true }, "--http1-trailers: the listener's HTTP/1 codec passes trailers");
+    const upstream = withTrailers.bootstrap.static_resources.clusters.find((c: any) => c.name === "upstream");
+    assert.deepEqual(options(upstream).explicit_http_config, { http_protocol_options: { enable_trailers: true } });
   });
 
   test("--wasm, FAIL_OPEN, a remote module with its sha256 (and a TLS cluster to fetch it), normalization and timeouts", async () => {

@@ -210,22 +210,29 @@ describe("pwas serve: HTTP/2 upstream and trailers", () => {
     assert.equal(seen.headers.te, "trailers", "te: trailers is kept");
   });
 
-  it("an HTTP/1.1 client in front of an HTTP/2 upstream gets the same body, and the trailers as HTTP/1 chunked trailers", async () => {
+  it("an HTTP/1.1 client in front of an HTTP/2 upstream: trailers dropped as by Envoy's HTTP/1 codec, and sent as chunked trailers with --http1-trailers", async () => {
     const upstream = await startH2cUpstream();
-    const running = await serve({ wasm: PROBE, upstream: `${upstream.url},http2` });
-    const response = await new Promise<{ status: number; body: string; trailers: NodeJS.Dict<string> }>((resolvePromise, reject) => {
-      const request = httpRequest({ host: "127.0.0.1", port: running.proxy.address.port, path: "/h1", method: "GET", headers: { te: "trailers" } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), trailers: res.trailers }));
+    const h1get = (port: number) =>
+      new Promise<{ status: number; body: string; trailers: NodeJS.Dict<string> }>((resolvePromise, reject) => {
+        const request = httpRequest({ host: "127.0.0.1", port, path: "/h1", method: "GET", headers: { te: "trailers" } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), trailers: res.trailers }));
+        });
+        request.on("error", reject);
+        request.end();
       });
-      request.on("error", reject);
-      request.end();
-    });
-    assert.equal(response.status, 200);
-    assert.equal(response.body, "h2 upstream got GET /h1 body=");
-    assert.equal(response.trailers["x-upstream"], "done");
-    assert.equal(response.trailers["x-probe"], "seen 2");
+    const plain = await serve({ wasm: PROBE, upstream: `${upstream.url},http2` });
+    const dropped = await h1get(plain.proxy.address.port);
+    assert.equal(dropped.status, 200);
+    assert.equal(dropped.body, "h2 upstream got GET /h1 body=");
+    assert.deepEqual(dropped.trailers, {}, "Envoy's default (enable_trailers: false) drops them for HTTP/1");
+
+    const enabled = await serve({ wasm: PROBE, upstream: `${upstream.url},http2`, http1Trailers: true });
+    const passed = await h1get(enabled.proxy.address.port);
+    assert.equal(passed.body, "h2 upstream got GET /h1 body=");
+    assert.equal(passed.trailers["x-upstream"], "done");
+    assert.equal(passed.trailers["x-probe"], "seen 2");
   });
 
   it("h2 over TLS to the upstream (https:// with ,http2), trusting the CA given with --ca", async () => {

@@ -47,6 +47,7 @@ in a mesh, not by Envoy: pull them first (pwas pull <ref> --output x.wasm).`)
         pathNormalization: parseNormalization(flags.pathNormalization),
         routeTimeoutMs: parseDuration(flags.routeTimeout ?? "15s", "--route-timeout"),
         streamIdleTimeoutMs: parseDuration(flags.streamIdleTimeout ?? "5m", "--stream-idle-timeout"),
+        http1Trailers: flags.http1Trailers === true,
         adminPort: Number(flags.adminPort),
       });
       const order = plugins.map((p) => p.name).join(" → ");

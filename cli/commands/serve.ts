@@ -55,6 +55,7 @@ export interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   ca?: string;
+  http1Trailers?: boolean;
   listen: string;
   cluster?: string[];
   logLevel?: string[];
@@ -92,7 +93,8 @@ export function addChainOptions(command: Command, pluginUrls: string): Command {
     .option("--cluster <name=url...>", "callout clusters the plugins may call: name=http://host:port, https:// for TLS, a \",http2\" suffix for HTTP/2 (gRPC callouts always use HTTP/2)")
     .option("--path-normalization <mode>", "what Envoy does to :path before the filters, as Istio's meshConfig.pathNormalization: NONE, BASE (default), MERGE_SLASHES, DECODE_AND_MERGE_SLASHES")
     .option("--route-timeout <duration>", "Envoy's route timeout: 504 when the upstream has not answered in time (0: none)", "15s")
-    .option("--stream-idle-timeout <duration>", "Envoy's stream idle timeout: 408 (or a reset) after this long without a byte either way (0: none)", "5m");
+    .option("--stream-idle-timeout <duration>", "Envoy's stream idle timeout: 408 (or a reset) after this long without a byte either way (0: none)", "5m")
+    .option("--http1-trailers", "pass trailers over HTTP/1 too (Envoy's enable_trailers, off by default: HTTP/1 trailers are dropped; HTTP/2 always carries them)");
 }
 
 export function register(program: Command): void {
@@ -237,7 +239,7 @@ export async function startFromFlags(flags: ServeFlags, print: (line: string) =>
   try {
     const proxy = await DevProxy.start({
       host, port, upstream, logLevel, pluginLogLevels, clusters, watch: flags.watch, print, fetchModule,
-      pathNormalization, routeTimeoutMs, streamIdleTimeoutMs, source, tls, ca,
+      pathNormalization, routeTimeoutMs, streamIdleTimeoutMs, source, tls, ca, http1Trailers: flags.http1Trailers === true,
     });
     return {
       proxy,

@@ -29,16 +29,19 @@ export interface BootstrapOptions {
   streamIdleTimeoutMs: number;
   /** Envoy's admin interface port (0: none). */
   adminPort: number;
+  /** Http1ProtocolOptions.enable_trailers on the listener and the HTTP/1 clusters. */
+  http1Trailers?: boolean;
 }
 
 type Json = Record<string, unknown>;
 
 export function envoyBootstrap(options: BootstrapOptions): Json {
   const clusters = new Map<string, Json>();
-  clusters.set("upstream", cluster("upstream", options.upstream.url, options.upstream.http2));
+  const trailers = options.http1Trailers === true;
+  clusters.set("upstream", cluster("upstream", options.upstream.url, options.upstream.http2, trailers));
   for (const [name, target] of Object.entries(options.clusters)) {
     if (clusters.has(name)) throw new CliError(`--cluster ${name}: the name is taken by the upstream`, ExitCode.Usage, "choose another cluster name");
-    clusters.set(name, cluster(name, target.url, target.http2));
+    clusters.set(name, cluster(name, target.url, target.http2, trailers));
   }
   const wasmFilters = options.plugins.map((plugin) => wasmFilter(plugin, clusters));
   const bootstrap: Json = {
@@ -56,6 +59,7 @@ export function envoyBootstrap(options: BootstrapOptions): Json {
                     "@type": TYPE.httpConnectionManager,
                     stat_prefix: "pwas_chain",
                     codec_type: "AUTO",
+                    ...(trailers ? { http_protocol_options: { enable_trailers: true } } : {}),
                     ...normalization(options.pathNormalization),
                     ...(options.streamIdleTimeoutMs > 0 ? { stream_idle_timeout: duration(options.streamIdleTimeoutMs) } : { stream_idle_timeout: "0s" }),
                     route_config: {
@@ -131,7 +135,7 @@ function code(plugin: PluginDefinition, clusters: Map<string, Json>): Json {
   return { remote: { http_uri: { uri: url.href, cluster: name, timeout: "30s" }, sha256: plugin.sha256 } };
 }
 
-function cluster(name: string, url: URL, http2 = false): Json {
+function cluster(name: string, url: URL, http2 = false, http1Trailers = false): Json {
   const https = url.protocol === "https:";
   const port = Number(url.port || (https ? 443 : 80));
   return {
@@ -140,8 +144,15 @@ function cluster(name: string, url: URL, http2 = false): Json {
     connect_timeout: "5s",
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(url.hostname.replace(/^\[|\]$/g, ""), port) } }] }] },
     ...(https ? { transport_socket: { name: "envoy.transport_sockets.tls", typed_config: { "@type": TYPE.tls, sni: url.hostname, ...(http2 ? { common_tls_context: { alpn_protocols: ["h2"] } } : {}) } } } : {}),
-    ...(http2
-      ? { typed_extension_protocol_options: { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": { "@type": TYPE.httpProtocolOptions, explicit_http_config: { http2_protocol_options: {} } } } }
+    ...(http2 || http1Trailers
+      ? {
+          typed_extension_protocol_options: {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+              "@type": TYPE.httpProtocolOptions,
+              explicit_http_config: http2 ? { http2_protocol_options: {} } : { http_protocol_options: { enable_trailers: true } },
+            },
+          },
+        }
       : {}),
   };
 }

@@ -25,6 +25,8 @@ export interface DevProxyOptions {
   tls?: { key: string; cert: string } | undefined;
   /** PEM certificates to trust for https:// upstreams and clusters. */
   ca?: string | undefined;
+  /** Envoy's Http1ProtocolOptions.enable_trailers, for the listener and HTTP/1 clusters (default off, as Envoy's). */
+  http1Trailers?: boolean | undefined;
   /** Default level of the plugins' `wasm` logger, and per-plugin overrides by name. */
   logLevel: LogLevel;
   pluginLogLevels: Record<string, LogLevel>;
@@ -74,11 +76,12 @@ export class DevProxy {
 
   private constructor(private readonly options: DevProxyOptions) {
     const headersTimeout = options.requestHeadersTimeoutMs ?? 60_000;
-    this.client = new UpstreamClient({ ca: options.ca });
+    this.client = new UpstreamClient({ ca: options.ca, http1Trailers: options.http1Trailers });
     this.listener = new Listener({
       host: options.host,
       port: options.port,
       tls: options.tls,
+      http1Trailers: options.http1Trailers,
       http1: {
         maxHeaderSize: MAX_REQUEST_HEADERS_BYTES,
         headersTimeout,

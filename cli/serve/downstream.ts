@@ -47,6 +47,12 @@ export interface ListenerOptions {
   tls?: { key: string; cert: string } | undefined;
   /** Node's HTTP/1 server settings (header size and timeouts), as Envoy's codec limits. */
   http1: { maxHeaderSize: number; headersTimeout: number; connectionsCheckingInterval: number; requestTimeout: number };
+  /**
+   * Envoy's Http1ProtocolOptions.enable_trailers (off by default): HTTP/1 request trailers
+   * reach the filters and response trailers go to HTTP/1 clients. Off, they are dropped,
+   * as Envoy's HTTP/1 codec drops them; HTTP/2 always carries them.
+   */
+  http1Trailers?: boolean | undefined;
   /** HTTP/2 header list limit (Envoy's max_request_headers_kb). */
   maxHeaderListBytes: number;
   onRequest(downstream: Downstream): void;
@@ -65,7 +71,7 @@ export class Listener {
 
   constructor(private readonly options: ListenerOptions) {
     this.http1 = createHttp1Server(options.http1);
-    this.http1.on("request", (request: IncomingMessage, response: ServerResponse) => options.onRequest(new Http1Downstream(request, response, this.scheme)));
+    this.http1.on("request", (request: IncomingMessage, response: ServerResponse) => options.onRequest(new Http1Downstream(request, response, this.scheme, options.http1Trailers === true)));
     this.http1.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => options.onHttp1ClientError(error, socket));
     this.http2 = createHttp2Server({ settings: { maxHeaderListSize: options.maxHeaderListBytes } });
     this.http2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
@@ -158,6 +164,7 @@ class Http1Downstream implements Downstream {
     private readonly request: IncomingMessage,
     private readonly response: ServerResponse,
     connectionScheme: "http" | "https",
+    private readonly trailers: boolean,
   ) {
     this.protocol = `HTTP/${request.httpVersion}`;
     this.head = { method: request.method ?? "GET", target: request.url ?? "/", authority: request.headers.host, scheme: undefined, connectionScheme, rawHeaders: request.rawHeaders };
@@ -173,7 +180,7 @@ class Http1Downstream implements Downstream {
   readBody(data: (chunk: Uint8Array, endOfStream: boolean) => void, trailers: (trailers: HeaderMap) => void, onChunk: () => void): void {
     const request = this.request;
     forwardBody(request, { data, trailers }, () => {
-      const pairs = trailerPairsOf(request.rawTrailers);
+      const pairs = this.trailers ? trailerPairsOf(request.rawTrailers) : [];
       return pairs.length > 0 ? new HeaderMap("requestTrailers", pairs) : undefined;
     }, undefined, onChunk);
   }
@@ -208,7 +215,8 @@ class Http1Downstream implements Downstream {
   }
 
   sendTrailers(trailers: HeaderMap): void {
-    this.response.addTrailers(trailers.pairs());
+    // Without enable_trailers Envoy's HTTP/1 codec ends the response without them.
+    if (this.trailers) this.response.addTrailers(trailers.pairs());
     this.response.end();
   }
 

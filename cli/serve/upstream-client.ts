@@ -35,6 +35,8 @@ export interface UpstreamCall {
 export interface UpstreamClientOptions {
   /** PEM certificates to trust for https:// targets (Envoy's validation_context), besides the system's. */
   ca?: string | undefined;
+  /** Http1ProtocolOptions.enable_trailers for HTTP/1 clusters (off: request trailers are not sent, response trailers not read). */
+  http1Trailers?: boolean | undefined;
 }
 
 /** HTTP/2 sessions, one per origin, reused while they live (Envoy's connection pool keeps one). */
@@ -97,7 +99,7 @@ export class UpstreamClient {
       incoming.on("end", () => (complete = true));
       handler.headers(responseHeadersOf(status, incoming.rawHeaders), noBody);
       if (noBody) incoming.resume();
-      else forwardBody(incoming, handler, () => trailerMap(trailerPairsOf(incoming.rawTrailers)));
+      else forwardBody(incoming, handler, () => (this.options.http1Trailers ? trailerMap(trailerPairsOf(incoming.rawTrailers)) : undefined));
     });
     outgoing.on("error", (error: NodeJS.ErrnoException) => {
       if (!complete) handler.failed(error, response !== undefined);
@@ -107,7 +109,7 @@ export class UpstreamClient {
       write: (chunk) => outgoing.write(chunk),
       end: (chunk) => outgoing.end(chunk && chunk.length > 0 ? chunk : undefined),
       sendTrailers: (trailers) => {
-        outgoing.addTrailers(trailers.pairs());
+        if (this.options.http1Trailers) outgoing.addTrailers(trailers.pairs());
         outgoing.end();
       },
       onDrain: (listener) => void outgoing.once("drain", listener),
