@@ -115,6 +115,8 @@ export function register(program: Command): void {
 Examples:
   pwas serve -p examples/header-append/wasmplugin.local.yaml
   pwas serve --wasm build/plugin.wasm --config '{"allow": "true"}' --upstream http://127.0.0.1:9000
+  pwas serve -p authz.yaml --upstream http://127.0.0.1:50051 --upstream-http2 --cluster authz=http://127.0.0.1:9191,http2
+It answers HTTP/1.1 and HTTP/2 (h2c, or h2 with --tls-cert/--tls-key) on the same port.
 Stop with Ctrl-C.`)
     .action(async (flags: ServeFlags) => {
       const output = new LineBuffer(process.stdout);
