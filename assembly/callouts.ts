@@ -18,6 +18,9 @@ import { encodeHeaders } from "./pairs";
 import { ForgetListener, listenForForgottenContexts } from "./forgotten-contexts";
 import { LogLevel, WasmResult } from "./types";
 
+// Where deep imports ("proxy-wasm-as/assembly/callouts") found it before.
+export { HttpCallResponse };
+
 // --- tokens in flight ----------------------------------------------------------------
 
 export const HTTP_CALL: u8 = 0;

@@ -15,6 +15,8 @@ import { encodeHeaders } from "./pairs";
 import { ProtoWriter } from "./protobuf";
 import { GrpcStatus, WasmResult } from "./types";
 
+// Where deep imports ("proxy-wasm-as/assembly/grpc") found them before.
+export { GrpcCallResponse, grpcInitialMetadata, grpcMessage, grpcTrailingMetadata } from "./callout-responses";
 
 /**
  * Envoy's GrpcService { envoy_grpc { cluster_name } }: sent instead of the bare name, which
