@@ -187,15 +187,32 @@ function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<stri
     const entryNameSize = <usize>load<u32>(base + 4 + 8 * i);
     const valueSize = <usize>load<u32>(base + 8 + 8 * i);
     if (data + entryNameSize + valueSize + 2 > end) break;
-    if (entryNameSize == nameSize && memory.compare(data, changetype<usize>(name), nameSize) == 0) {
+    if (entryNameSize == nameSize && sameBytes(data, changetype<usize>(name), nameSize)) {
       const value = data + entryNameSize + 1;
       if (values !== null) values.push(String.UTF8.decodeUnsafe(value, valueSize));
-      if (expected !== null && (valueSize != <usize>expected.byteLength || memory.compare(value, changetype<usize>(expected), valueSize) != 0)) return -1;
+      if (expected !== null && (valueSize != <usize>expected.byteLength || !sameBytes(value, changetype<usize>(expected), valueSize))) return -1;
       matches++;
     }
     data += entryNameSize + valueSize + 2;
   }
   return matches;
+}
+
+/** Byte equality, four bytes at a time (wasm loads need no alignment): names are short, and compared on every entry. */
+function sameBytes(a: usize, b: usize, n: usize): bool {
+  while (n >= 4) {
+    if (load<u32>(a) != load<u32>(b)) return false;
+    a += 4;
+    b += 4;
+    n -= 4;
+  }
+  while (n > 0) {
+    if (load<u8>(a) != load<u8>(b)) return false;
+    a++;
+    b++;
+    n--;
+  }
+  return true;
 }
 
 // Header names a plugin writes as literals ("authorization", ":path") live in the data
