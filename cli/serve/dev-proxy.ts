@@ -6,7 +6,7 @@ import { LogLevel, type HeaderMap, type LogEntry } from "../../runtime-mock/inde
 import { IdTable } from "../../runtime-mock/envoy/id-table.js";
 import { CliError, ExitCode } from "../errors.js";
 import { Listener, type Downstream } from "./downstream.js";
-import { requestHeadersOf } from "./http-mapping.js";
+import { requestHeadersOf, transportFailure, upstreamConnectError } from "./http-mapping.js";
 import type { PathNormalization } from "./path-normalization.js";
 import type { PluginDefinition } from "./plugin-definition.js";
 import { Generation, loadGeneration, readDefinitions, type LoadOptions, type PluginSource } from "./plugin-set.js";
@@ -475,7 +475,6 @@ class Exchange implements ChainSink {
     this.upstreamComplete = true;
     // Envoy's router: a connection failure or reset before any response is a local 503.
     const refused = error.code === "ECONNREFUSED" || error.code === "ENOTFOUND" || error.code === "EHOSTUNREACH";
-    const reason = refused ? `connection failure, transport failure reason: ${error.code}` : "connection termination";
-    this.chain.envoyReply(503, `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`);
+    this.chain.envoyReply(503, upstreamConnectError(refused ? transportFailure(error.code!) : "connection termination"));
   }
 }

@@ -7,8 +7,8 @@ import { createServer as createHttp1Server, type IncomingMessage, type Server as
 import { constants as http2, createServer as createHttp2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
-import { HeaderMap } from "../../runtime-mock/index.js";
-import { rawHeadersOf, requestHasNoBody, trailerPairsOf, type RequestHead } from "./http-mapping.js";
+import type { HeaderMap } from "../../runtime-mock/index.js";
+import { rawHeadersOf, requestHasNoBody, trailersOf, type RequestHead } from "./http-mapping.js";
 import { forwardBody, headerMapOf, http2Fields } from "./upstream-client.js";
 
 /** One request from a client and the way back to it. */
@@ -179,10 +179,7 @@ class Http1Downstream implements Downstream {
 
   readBody(data: (chunk: Uint8Array, endOfStream: boolean) => void, trailers: (trailers: HeaderMap) => void, onChunk: () => void): void {
     const request = this.request;
-    forwardBody(request, { data, trailers }, () => {
-      const pairs = this.trailers ? trailerPairsOf(request.rawTrailers) : [];
-      return pairs.length > 0 ? new HeaderMap("requestTrailers", pairs) : undefined;
-    }, undefined, onChunk);
+    forwardBody(request, { data, trailers }, () => (this.trailers ? trailersOf("requestTrailers", request.rawTrailers) : undefined), undefined, onChunk);
   }
 
   pauseRequest(): void {

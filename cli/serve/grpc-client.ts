@@ -9,14 +9,17 @@
 import { constants as http2, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
 import { GrpcStatus, HeaderMap } from "../../runtime-mock/index.js";
 import { grpcStatusOf } from "../../runtime-mock/envoy/callouts/grpc-call.js";
-import { httpToGrpcStatus, percentEncode } from "../../runtime-mock/envoy/http/local-reply.js";
+import { buildLocalReply, httpToGrpcStatus } from "../../runtime-mock/envoy/http/local-reply.js";
 import type { GrpcCallbacks, GrpcCalloutRequest, UpstreamRequest, UpstreamStream } from "../../runtime-mock/index.js";
+import { transportFailure, upstreamConnectError } from "./http-mapping.js";
 import { connectionFailure, headerMapOf, http2Fields, type UpstreamClient } from "./upstream-client.js";
 import type { UpstreamTarget } from "./upstream-target.js";
 
 /** Envoy's router reply when a call's timeout fires (a 504, as gRPC: Unavailable). */
 const TIMEOUT_MESSAGE = "upstream request timeout";
 const encoder = new TextEncoder();
+/** What makes Envoy's local reply a gRPC one: the request was gRPC. */
+const GRPC_REQUEST = new HeaderMap("requestHeaders", [[":path", "/"], ["content-type", "application/grpc"]]);
 
 /** Runs callbacks on the plugin's VM, outside any plugin call and in the order they were queued. */
 export type Deliver = (callback: () => void) => void;
@@ -109,7 +112,7 @@ class GrpcExchange {
       return;
     }
     this.responseHeaders = headers;
-    if (!this.unary) this.queue(() => this.callbacks.onInitialMetadata(headers));
+    if (!this.unary) this.deliver(() => this.callbacks.onInitialMetadata(headers));
   }
 
   private onData(chunk: Buffer): void {
@@ -124,7 +127,7 @@ class GrpcExchange {
       const message = joined.slice(at + 5, at + 5 + length);
       at += 5 + length;
       if (this.unary) this.messages.push(message);
-      else this.queue(() => this.callbacks.onMessage(message));
+      else this.deliver(() => this.callbacks.onMessage(message));
     }
     this.buffered = joined.slice(at);
   }
@@ -144,17 +147,17 @@ class GrpcExchange {
     if (this.unary) {
       // Envoy's unary client: OK with a message → the message; OK without → Internal; else the status.
       const response = this.messages[0];
-      if (status === GrpcStatus.Ok && response !== undefined) this.queue(() => this.callbacks.onMessage(response));
-      else if (status === GrpcStatus.Ok) this.queue(() => this.callbacks.onRemoteClose(GrpcStatus.Internal, ""));
-      else this.queue(() => this.callbacks.onRemoteClose(status, message));
+      if (status === GrpcStatus.Ok && response !== undefined) this.deliver(() => this.callbacks.onMessage(response));
+      else if (status === GrpcStatus.Ok) this.deliver(() => this.callbacks.onRemoteClose(GrpcStatus.Internal, ""));
+      else this.deliver(() => this.callbacks.onRemoteClose(status, message));
       return;
     }
     let reported = trailers;
     if (trailersOnly || this.responseHeaders === undefined) {
-      this.queue(() => this.callbacks.onInitialMetadata(new HeaderMap("responseHeaders")));
+      this.deliver(() => this.callbacks.onInitialMetadata(new HeaderMap("responseHeaders")));
       reported = new HeaderMap("responseTrailers", trailers.pairs());
     }
-    this.queue(() => {
+    this.deliver(() => {
       this.callbacks.onTrailingMetadata(reported);
       this.callbacks.onRemoteClose(status, message);
     });
@@ -171,31 +174,30 @@ class GrpcExchange {
     // The HTTP/2 stream was reset: empty trailing metadata, then Internal (the mock host's GrpcStream.reset()).
     this.finished = true;
     clearTimeout(this.timer);
-    if (this.unary) this.queue(() => this.callbacks.onRemoteClose(GrpcStatus.Internal, ""));
+    if (this.unary) this.deliver(() => this.callbacks.onRemoteClose(GrpcStatus.Internal, ""));
     else
-      this.queue(() => {
+      this.deliver(() => {
         this.callbacks.onTrailingMetadata(new HeaderMap("responseTrailers"));
         this.callbacks.onRemoteClose(GrpcStatus.Internal, "");
       });
   }
 
-  /** Envoy's router could not reach the cluster: a trailers-only 503, Unavailable with its message. */
+  /** Envoy's router could not reach the cluster: its 503, which a gRPC request gets as Unavailable. */
   private unavailable(reason: string): void {
-    const body = `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${reason}`;
-    this.finishWith(
-      new HeaderMap("responseTrailers", [[":status", "200"], ["content-type", "application/grpc"], ["grpc-status", String(GrpcStatus.Unavailable)], ["grpc-message", percentEncode(encoder.encode(body))]]),
-      true,
-    );
+    this.routerReply(503, upstreamConnectError(transportFailure(reason)));
   }
 
-  /** Envoy's timer for the call: the router's 504, as gRPC Unavailable "upstream request timeout". */
+  /** Envoy's timer for the call: the router's 504, which a gRPC request gets as Unavailable. */
   private timeOut(): void {
     if (this.finished) return;
     this.stream?.close(http2.NGHTTP2_CANCEL);
-    this.finishWith(
-      new HeaderMap("responseTrailers", [[":status", "200"], ["content-type", "application/grpc"], ["grpc-status", String(GrpcStatus.Unavailable)], ["grpc-message", TIMEOUT_MESSAGE]]),
-      true,
-    );
+    this.routerReply(504, TIMEOUT_MESSAGE);
+  }
+
+  /** A local reply of Envoy's router, built as the mock host builds one for a gRPC request: trailers-only. */
+  private routerReply(status: number, body: string): void {
+    const reply = buildLocalReply({ statusCode: status, body: encoder.encode(body), headers: [], grpcStatus: undefined, details: "" }, GRPC_REQUEST);
+    this.finishWith(reply.headers, true);
   }
 
   /** grpc_cancel, grpc_close of a call, or the root going away: nothing more is delivered. */
@@ -205,9 +207,6 @@ class GrpcExchange {
     if (this.stream && !this.stream.destroyed) this.stream.close(http2.NGHTTP2_CANCEL);
   }
 
-  private queue(callback: () => void): void {
-    this.deliver(callback);
-  }
 }
 
 export function startGrpcCall(client: UpstreamClient, target: UpstreamTarget, request: GrpcCalloutRequest, callbacks: GrpcCallbacks, deliver: Deliver): UpstreamRequest {

@@ -100,12 +100,19 @@ export function rawHeadersOf(headers: HeaderMap): string[] {
   return raw;
 }
 
-/** HTTP/1 trailers (Node's rawTrailers) as lower-case pairs. */
-export function trailerPairsOf(rawTrailers: readonly string[]): [string, string][] {
+/** HTTP/1 trailers (Node's rawTrailers) as a map with lower-case names; undefined when there are none. */
+export function trailersOf(kind: "requestTrailers" | "responseTrailers", rawTrailers: readonly string[]): HeaderMap | undefined {
+  if (rawTrailers.length === 0) return undefined;
   const pairs: [string, string][] = [];
   for (let i = 0; i < rawTrailers.length; i += 2) pairs.push([rawTrailers[i].toLowerCase(), rawTrailers[i + 1]]);
-  return pairs;
+  return new HeaderMap(kind, pairs);
 }
+
+/** The body of Envoy's router reply when an upstream cannot be reached (503, gRPC 14). */
+export const upstreamConnectError = (resetReason: string): string => `upstream connect error or disconnect/reset before headers. reset reason: ${resetReason}`;
+
+/** The reset reason of a connection that could not be made (ECONNREFUSED, …). */
+export const transportFailure = (cause: string): string => `connection failure, transport failure reason: ${cause}`;
 
 /** A status with no body by definition (or a HEAD response). */
 export function responseHasNoBody(method: string, status: number): boolean {

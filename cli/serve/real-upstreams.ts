@@ -10,7 +10,7 @@ import type {
 } from "../../runtime-mock/index.js";
 import { HeaderMap } from "../../runtime-mock/index.js";
 import { startGrpcCall, startGrpcStream, type Deliver } from "./grpc-client.js";
-import { plainTextReply } from "./http-mapping.js";
+import { plainTextReply, transportFailure, upstreamConnectError } from "./http-mapping.js";
 import type { UpstreamClient } from "./upstream-client.js";
 import type { UpstreamTarget } from "./upstream-target.js";
 
@@ -78,7 +78,7 @@ export class RealUpstreams implements Upstreams {
       trailers: (trailers) => finish(trailers),
       failed: (error, responded) => {
         if (responded) settle(() => callbacks.onFailure());
-        else settle(() => callbacks.onSuccess(localReply(503, `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${error.code ?? error.message}`)));
+        else settle(() => callbacks.onSuccess(localReply(503, upstreamConnectError(transportFailure(error.code ?? error.message)))));
       },
     });
     const timer = call.timeoutMs

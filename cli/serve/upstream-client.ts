@@ -7,7 +7,7 @@ import { connect as connectHttp2, constants as http2, type ClientHttp2Session, t
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { HeaderMap } from "../../runtime-mock/index.js";
-import { rawHeadersOf, responseHasNoBody, responseHeadersOf, trailerPairsOf } from "./http-mapping.js";
+import { rawHeadersOf, responseHasNoBody, responseHeadersOf, trailersOf } from "./http-mapping.js";
 import type { UpstreamTarget } from "./upstream-target.js";
 
 /** What the caller hears of the response. */
@@ -99,7 +99,7 @@ export class UpstreamClient {
       incoming.on("end", () => (complete = true));
       handler.headers(responseHeadersOf(status, incoming.rawHeaders), noBody);
       if (noBody) incoming.resume();
-      else forwardBody(incoming, handler, () => (this.options.http1Trailers ? trailerMap(trailerPairsOf(incoming.rawTrailers)) : undefined));
+      else forwardBody(incoming, handler, () => (this.options.http1Trailers ? trailersOf("responseTrailers", incoming.rawTrailers) : undefined));
     });
     outgoing.on("error", (error: NodeJS.ErrnoException) => {
       if (!complete) handler.failed(error, response !== undefined);
@@ -239,10 +239,6 @@ export function headerMapOf(kind: "requestHeaders" | "responseHeaders" | "respon
     }
   }
   return map;
-}
-
-function trailerMap(pairs: [string, string][]): HeaderMap | undefined {
-  return pairs.length > 0 ? new HeaderMap("responseTrailers", pairs) : undefined;
 }
 
 /**
