@@ -4,7 +4,7 @@
 // (envoy/http/filter-manager.ts); the plugin's is its Wasm filter context
 // (vm/http-filter-context.ts). Each frame is one dispatcher event: work posted meanwhile runs
 // after it, and a plugin failure during it is thrown to the test (HostOptions.throwOnTrap).
-import { emptyCost, type CostReport } from "./vm/cost.js";
+import type { CostReport } from "./vm/cost.js";
 import { FilterHeadersStatus, type FilterDataStatus, type FilterTrailersStatus } from "./wasm/types.js";
 import { HeaderMap, type HeaderInit } from "./envoy/headers.js";
 import type { Direction } from "./envoy/http/direction.js";
@@ -60,9 +60,6 @@ export interface HttpMessage {
   readonly endStreamForwarded: boolean;
 }
 
-/** How the filter exists on this stream: the plugin, Envoy's empty context of a failed VM (fail closed), or not at all (fail open). */
-type FilterMode = "plugin" | "failedVm" | "absent";
-
 const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
 
@@ -83,7 +80,7 @@ export class HttpStream {
     options: HttpStreamOptions = {},
     onComplete?: () => void,
   ) {
-    const mode: FilterMode = vm.failed ? (vm.settings.failOpen ? "absent" : "failedVm") : "plugin";
+    const slot = vm.newFilterSlot();
     this.copyBodyInput = options.copyBodyInput ?? true;
     this.manager = new HttpFilterManager({
       bufferLimitBytes: vm.settings.bufferLimitBytes,
@@ -96,13 +93,12 @@ export class HttpStream {
       retainForwardedBody: options.retainForwardedBody,
       onComplete,
     });
-    // A failed VM gives a stream an empty context that is never registered (Envoy: wasm == nullptr, id 0).
-    this.contextId = mode === "plugin" ? vm.allocateContextId() : 0;
-    this.cost = mode === "plugin" ? vm.costs.of(this.contextId) : emptyCost();
-    if (mode === "absent") return;
-    const filter = new HttpFilterContext(vm, this.contextId, root, this.manager, mode === "plugin");
+    this.contextId = slot.contextId;
+    this.cost = slot.cost;
+    if (slot.mode === "absent") return;
+    const filter = new HttpFilterContext(vm, this.contextId, root, this.manager, slot.mode === "plugin");
     this.manager.attachFilter(filter);
-    if (mode === "plugin") vm.registerContext(filter);
+    if (slot.mode === "plugin") vm.registerContext(filter);
   }
 
   private bodyInput(chunk: string | Uint8Array): Uint8Array {

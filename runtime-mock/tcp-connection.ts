@@ -9,7 +9,7 @@
 // Continue, anything else → StopIteration; a local reply does not force it for TCP); a VM
 // failure's fail-open / fail-closed handling; the actions the plugin deferred (continue,
 // close — FIFO); then the filter manager moves the bytes on.
-import { emptyCost, type CostReport } from "./vm/cost.js";
+import type { CostReport } from "./vm/cost.js";
 import { FilterStatus, PeerType } from "./wasm/types.js";
 import { mergePropertyTrees, type PropertyTree } from "./envoy/properties.js";
 import { TcpFilterManager } from "./envoy/tcp/filter-manager.js";
@@ -50,9 +50,6 @@ export interface TcpDataFlow {
   readonly endStreamForwarded: boolean;
 }
 
-/** How the filter exists on this connection: the plugin, Envoy's empty context of a failed VM (fail closed), or not at all (fail open). */
-type FilterMode = "plugin" | "failedVm" | "absent";
-
 const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
 const toBytes = (chunk: string | Uint8Array) => (typeof chunk === "string" ? encoder.encode(chunk) : chunk.slice());
@@ -73,7 +70,7 @@ export class TcpConnection {
     options: TcpConnectionOptions = {},
     onClose?: () => void,
   ) {
-    const mode: FilterMode = vm.failed ? (vm.settings.failOpen ? "absent" : "failedVm") : "plugin";
+    const slot = vm.newFilterSlot();
     this.manager = new TcpFilterManager({
       properties: mergePropertyTrees(vm.settings.properties, options.properties),
       startTimeNs: vm.settings.clock.realtimeNs(),
@@ -84,13 +81,12 @@ export class TcpConnection {
       mtls: options.mtls ?? false,
       onClose,
     });
-    // A failed VM gives the connection an empty context that is never registered (Envoy: wasm == nullptr, id 0).
-    this.contextId = mode === "plugin" ? vm.allocateContextId() : 0;
-    this.cost = mode === "plugin" ? vm.costs.of(this.contextId) : emptyCost();
-    if (mode !== "absent") {
-      const filter = new TcpFilterContext(vm, this.contextId, root, this.manager, mode === "plugin");
+    this.contextId = slot.contextId;
+    this.cost = slot.cost;
+    if (slot.mode !== "absent") {
+      const filter = new TcpFilterContext(vm, this.contextId, root, this.manager, slot.mode === "plugin");
       this.manager.attachFilter(filter);
-      if (mode === "plugin") vm.registerContext(filter);
+      if (slot.mode === "plugin") vm.registerContext(filter);
     }
     this.newConnectionStatus = vm.event(() => this.manager.accept());
   }

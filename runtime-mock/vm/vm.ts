@@ -28,7 +28,7 @@ import type { ImportedObjectDescriptor } from "../wasm/imported-memory.js";
 import { PluginMemory } from "../wasm/memory.js";
 import { limitedMaximum, pagesWithin } from "../wasm/memory-limit.js";
 import { costCounterOf, STEPS_GLOBAL } from "../wasm/cost-meter.js";
-import { CostLedger } from "./cost.js";
+import { CostLedger, emptyCost, type CostReport } from "./cost.js";
 import type { OffsetMap } from "../wasm/offset-map.js";
 import { WASI_FUNCTIONS, WASI_MODULES } from "../wasm/signatures.js";
 import { LogLevel, WasmResult, type AbiVersion } from "../wasm/types.js";
@@ -63,6 +63,16 @@ const ABI_MARKERS: Record<string, AbiVersion> = {
 };
 
 type Phase = "unbound" | "initializing" | "running";
+
+/** How the filter exists on a stream or connection: the plugin, Envoy's empty context of a failed VM (fail closed), or not at all (fail open). */
+export type FilterMode = "plugin" | "failedVm" | "absent";
+
+export interface FilterSlot {
+  mode: FilterMode;
+  contextId: number;
+  /** What the plugin costs there (HostOptions.meterCost); all zero without a plugin. */
+  cost: CostReport;
+}
 
 export class PluginVm implements ContextVm, HostCallPorts {
   readonly memory = new PluginMemory();
@@ -347,6 +357,17 @@ export class PluginVm implements ContextVm, HostCallPorts {
   }
 
   // --- contexts -----------------------------------------------------------------------
+
+  /**
+   * How a new stream or connection gets its filter: the plugin's context with a fresh id; on
+   * a failed VM, Envoy's empty context (fail closed: id 0, never registered) or none at all
+   * (fail open).
+   */
+  newFilterSlot(): FilterSlot {
+    if (this.failed) return { mode: this.settings.failOpen ? "absent" : "failedVm", contextId: 0, cost: emptyCost() };
+    const contextId = this.allocateContextId();
+    return { mode: "plugin", contextId, cost: this.costs.of(contextId) };
+  }
 
   /** cpp-host `allocContextId`: one counter for roots and streams, never reusing a live id. */
   allocateContextId(): number {
