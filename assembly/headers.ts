@@ -6,6 +6,7 @@ import {
 } from "./abi/imports";
 import { clearOut, PTR_OUT, release, SIZE_OUT, takeBytes, takeString } from "./abi/memory";
 import { record } from "./abi/status";
+import { ByteBuffer, sameBytes } from "./byte-buffer";
 import { decodeHeaders, encodeHeaders, Header } from "./pairs";
 import { MapType, WasmResult } from "./types";
 
@@ -27,6 +28,21 @@ export class Headers {
     const result = record(proxy_get_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, PTR_OUT, SIZE_OUT));
     if (result != WasmResult.Ok) return null;
     return takeString();
+  }
+
+  /**
+   * Reads the first value of `name` into `into` (its bytes as the host holds them), making
+   * no string: for checks on every request, with a ByteBuffer made once. False, with `into`
+   * emptied, when the header is absent (see `lastResult()` for why).
+   */
+  readInto(name: string, into: ByteBuffer): bool {
+    const key = nameBytes(name);
+    clearOut();
+    const result = record(proxy_get_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, PTR_OUT, SIZE_OUT));
+    const ptr = load<usize>(PTR_OUT);
+    into.copyFrom(ptr, result == WasmResult.Ok && ptr != 0 ? <i32>load<u32>(SIZE_OUT) : 0);
+    release(ptr);
+    return result == WasmResult.Ok;
   }
 
   /** Every value of `name`, in order (repeated headers are separate entries). */
@@ -196,23 +212,6 @@ function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<stri
     data += entryNameSize + valueSize + 2;
   }
   return matches;
-}
-
-/** Byte equality, four bytes at a time (wasm loads need no alignment): names are short, and compared on every entry. */
-function sameBytes(a: usize, b: usize, n: usize): bool {
-  while (n >= 4) {
-    if (load<u32>(a) != load<u32>(b)) return false;
-    a += 4;
-    b += 4;
-    n -= 4;
-  }
-  while (n > 0) {
-    if (load<u8>(a) != load<u8>(b)) return false;
-    a++;
-    b++;
-    n--;
-  }
-  return true;
 }
 
 // Header names a plugin writes as literals ("authorization", ":path") live in the data

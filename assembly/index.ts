@@ -10,6 +10,7 @@ export {
 export { lastResult } from "./abi/status";
 export { log } from "./log";
 export { asciiLowerCase, Header, Headers, isValidHeaderName, isValidHeaderValue } from "./headers";
+export { ByteBuffer } from "./byte-buffer";
 export {
   requestHeaders, requestTrailers, responseHeaders, responseTrailers,
   httpCallResponseHeaders, httpCallResponseTrailers,

@@ -1,7 +1,7 @@
 // The SDK's HTTP API against the mock host: every call goes through the real host
 // functions, in the phase Envoy would be in.
 import {
-  FilterDataStatus, FilterHeadersStatus, Header, HttpContext, lastResult, log, LogLevel, properties,
+  ByteBuffer, FilterDataStatus, FilterHeadersStatus, Header, HttpContext, lastResult, log, LogLevel, properties,
   registerRootContext, RootContext, WasmResult,
 } from "..";
 import { mockHost, REQUEST, RESPONSE } from "../testing/host";
@@ -25,6 +25,12 @@ let seenMissingPropertyResult: WasmResult = WasmResult.Ok;
 let seenRootId: string | null = null;
 let seenConfig: string = "";
 let mode: string = "";
+// readInto: the path read twice into one buffer, a missing header, a value larger than the
+// buffer and than the host's scratch block, and a read while another block is in flight.
+const readBuffer = new ByteBuffer(4);
+let seenRead: Array<string> = [];
+let seenReadFound: bool[] = [];
+let seenReadLengths: i32[] = [];
 
 class Root extends RootContext {
   onConfigure(size: u32): bool {
@@ -63,6 +69,23 @@ class Stream extends HttpContext {
       h.remove("x-removed");
       seenByteSize = h.byteSize();
       seenPairs = h.all();
+    } else if (mode == "readInto") {
+      seenRead = [];
+      seenReadFound = [];
+      seenReadLengths = [];
+      seenReadFound.push(h.readInto(":path", readBuffer));
+      seenRead.push(readBuffer.toString());
+      seenReadFound.push(h.readInto("x-absent", readBuffer));
+      seenReadLengths.push(readBuffer.length);
+      h.add("x-long", "v".repeat(3000));
+      seenReadFound.push(h.readInto("x-long", readBuffer));
+      seenReadLengths.push(readBuffer.length);
+      seenReadFound.push(readBuffer.byteAt(2999) == 0x76 && readBuffer.byteAt(3000) == -1);
+      seenReadFound.push(h.readInto(":method", readBuffer));
+      seenRead.push(readBuffer.toString());
+      // A string read after it still gets its own bytes: readInto gave its block back.
+      const path = h.get(":path");
+      seenRead.push(path !== null ? path : "null");
     } else if (mode == "setAll") {
       h.setAll([new Header(":method", "GET"), new Header(":path", "/rewritten"), new Header(":authority", "h"), new Header("x-set", "1")]);
     } else if (mode == "properties") {
@@ -172,6 +195,22 @@ describe("headers", () => {
     expect(seenPairs.length).toBe(6);
     expect(seenPairs[0].name).toBe(":method");
     expect(seenPairs[5].name).toBe("x-replaced");
+  });
+
+  it("reads a header into a ByteBuffer in place: found, absent (emptied), larger than the buffer and the scratch block", () => {
+    mockHost.start("spec");
+    runStream("readInto");
+    expect(seenReadFound.length).toBe(5);
+    expect(seenReadFound[0]).toBe(true);
+    expect(seenRead[0]).toBe("/");
+    expect(seenReadFound[1]).toBe(false, "an absent header reads false");
+    expect(seenReadLengths[0]).toBe(0, "and leaves the buffer empty");
+    expect(seenReadFound[2]).toBe(true);
+    expect(seenReadLengths[1]).toBe(3000, "the buffer grows to a 3,000-byte value");
+    expect(seenReadFound[3]).toBe(true, "every byte of it arrived");
+    expect(seenReadFound[4]).toBe(true);
+    expect(seenRead[1]).toBe("GET", "a shorter value after a long one");
+    expect(seenRead[2]).toBe("/");
   });
 
   it("replaces the whole map with setAll", () => {

@@ -6,7 +6,7 @@
 //                          "credentials": ["ok:test", "YWRtaW4zOmFkbWluMw=="]}],
 //    "realm": "istio"}
 import {
-  ConfigReader, FilterHeadersStatus, Header, HttpContext, log, LogLevel, registerRootContext, RootContext,
+  ByteBuffer, ConfigReader, FilterHeadersStatus, Header, Headers, HttpContext, log, LogLevel, registerRootContext, RootContext,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports-http";
 
@@ -19,21 +19,23 @@ const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "
 class Rule {
   /** Accepted credentials, each the UTF-8 bytes of "user:password". */
   credentials: Array<ArrayBuffer> = new Array<ArrayBuffer>();
-  methods: Array<string> = new Array<string>();
+  /** The methods it protects: bit i for METHODS[i]. */
+  methods: u32 = 0;
   match: u8 = PREFIX;
   path: string = "";
+  pathBytes: ArrayBuffer = new ArrayBuffer(0);
 
-  /** The rule protects this request. `path` is the :path without its query. */
-  applies(method: string, path: string): bool {
-    if (!this.methods.includes(method)) return false;
-    if (this.match == PREFIX) return path.startsWith(this.path);
-    if (this.match == EXACT) return path == this.path;
-    return path.endsWith(this.path);
+  /** The rule protects this request. `method` is a bit of METHODS (0: another method); `path` the :path without its query. */
+  applies(method: u32, path: ByteBuffer): bool {
+    if ((this.methods & method) == 0) return false;
+    if (this.match == PREFIX) return path.startsWith(this.pathBytes);
+    if (this.match == EXACT) return path.equals(this.pathBytes);
+    return path.endsWith(this.pathBytes);
   }
 
-  accepts(credential: ArrayBuffer): bool {
+  accepts(credential: ByteBuffer): bool {
     for (let i = 0; i < this.credentials.length; i++) {
-      if (sameBytes(this.credentials[i], credential)) return true;
+      if (sameSecret(this.credentials[i], credential)) return true;
     }
     return false;
   }
@@ -65,6 +67,14 @@ class BasicAuthRoot extends RootContext {
   }
 }
 
+// What a request's check reads, made once and reused by every stream (callbacks never
+// overlap): the check makes no string, so a stream costs its three header reads.
+const METHOD = new ByteBuffer();
+const PATH = new ByteBuffer();
+const AUTHORIZATION = new ByteBuffer();
+const CREDENTIAL = new ByteBuffer();
+const METHOD_BYTES = METHODS.map<ArrayBuffer>((method: string) => String.UTF8.encode(method, false));
+
 class BasicAuth extends HttpContext {
   constructor(contextId: u32, root: RootContext, private settings: Settings) {
     super(contextId, root);
@@ -72,120 +82,145 @@ class BasicAuth extends HttpContext {
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
     const rules = this.settings.rules;
-    const methodHeader = this.requestHeaders.get(":method");
-    const method = methodHeader !== null ? methodHeader : "";
-    const pathHeader = this.requestHeaders.get(":path");
-    const path = withoutQuery(pathHeader !== null ? pathHeader : "");
+    const headers = this.requestHeaders;
+    headers.readInto(":method", METHOD);
+    const method = methodBit(METHOD);
+    headers.readInto(":path", PATH);
+    withoutQuery(PATH);
     // Read and decode the credentials once, for the first rule that protects the request:
     // every rule that protects it must accept them.
-    let credential: ArrayBuffer | null = null;
+    let presented = false;
     let read = false;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
-      if (!rule.applies(method, path)) continue;
+      if (!rule.applies(method, PATH)) continue;
       if (!read) {
-        credential = this.basicCredential();
+        presented = readCredential(headers, CREDENTIAL);
         read = true;
       }
-      if (credential === null) return this.deny(rule, method, path, "no Basic credentials", "basic_auth_missing_credentials");
-      if (!rule.accepts(credential)) return this.deny(rule, method, path, "credentials not accepted", "basic_auth_invalid_credentials");
+      if (!presented) return this.deny(rule, "no Basic credentials", "basic_auth_missing_credentials");
+      if (!rule.accepts(CREDENTIAL)) return this.deny(rule, "credentials not accepted", "basic_auth_invalid_credentials");
     }
     return FilterHeadersStatus.Continue;
   }
 
-  /**
-   * The decoded `user:password` of `Authorization: Basic <token>`. Null without the
-   * header, for another scheme, and for a token that is not base64 of `user:password`
-   * (an empty ArrayBuffer then, so it matches no credential but counts as presented).
-   */
-  private basicCredential(): ArrayBuffer | null {
-    const header = this.requestHeaders.get("authorization");
-    if (header === null) return null;
-    // The scheme is case-insensitive (RFC 9110 §11.1); one or more spaces follow it.
-    if (!startsWithBasic(header)) return null;
-    const decoded = decodeBase64(header.substring(6).trim());
-    return decoded !== null && hasColon(decoded) ? decoded : new ArrayBuffer(0);
-  }
-
-  private deny(rule: Rule, method: string, path: string, reason: string, details: string): FilterHeadersStatus {
+  private deny(rule: Rule, reason: string, details: string): FilterHeadersStatus {
     if (log.enabled(LogLevel.Debug)) {
-      log.debug("basic-auth: 401 for " + method + " " + path + " (rule " + rule.describe() + "): " + reason);
+      log.debug("basic-auth: 401 for " + METHOD.toString() + " " + PATH.toString() + " (rule " + rule.describe() + "): " + reason);
     }
     this.sendLocalResponse(401, "", this.settings.challenge, details);
     return FilterHeadersStatus.StopIteration;
   }
 }
 
-/** "Basic " in any case. */
-function startsWithBasic(header: string): bool {
-  if (header.length < 6 || header.charCodeAt(5) != 0x20) return false;
-  const scheme = "basic";
-  for (let i = 0; i < 5; i++) {
-    if ((header.charCodeAt(i) | 0x20) != scheme.charCodeAt(i)) return false;
+/** The bit of METHODS that `method` is, or 0. */
+function methodBit(method: ByteBuffer): u32 {
+  for (let i = 0; i < METHOD_BYTES.length; i++) {
+    if (method.equals(unchecked(METHOD_BYTES[i]))) return 1 << <u32>i;
   }
+  return 0;
+}
+
+/**
+ * Decodes `Authorization: Basic <token>` into `credential`: false without the header or
+ * for another scheme; true when presented, with `credential` empty when the token is not
+ * base64 of `user:password` (so it matches no credential but counts as presented).
+ */
+function readCredential(headers: Headers, credential: ByteBuffer): bool {
+  if (!headers.readInto("authorization", AUTHORIZATION)) return false;
+  // The scheme is case-insensitive (RFC 9110 §11.1); one or more spaces follow it.
+  if (!startsWithBasic(AUTHORIZATION)) return false;
+  let start = 6;
+  let end = AUTHORIZATION.length;
+  while (start < end && isSpace(AUTHORIZATION.byteAt(start))) start++;
+  while (end > start && isSpace(AUTHORIZATION.byteAt(end - 1))) end--;
+  if (!decodeBase64(AUTHORIZATION.dataStart + <usize>start, end - start, credential) || credential.indexOf(0x3a) < 0) credential.resize(0);
   return true;
 }
 
-/** The path without `?query` or `#fragment`: a rule for "/admin" also covers "/admin?x=1". */
-function withoutQuery(path: string): string {
+function isSpace(c: i32): bool {
+  return c == 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/** "Basic " in any case. */
+function startsWithBasic(header: ByteBuffer): bool {
+  if (header.length < 6 || header.byteAt(5) != 0x20) return false;
+  const p = header.dataStart;
+  // "basic" lower-cased by setting bit 5 of each letter.
+  return (load<u32>(p) | 0x20202020) == 0x69736162 && (load<u8>(p + 4) | 0x20) == 0x63;
+}
+
+/** Cuts `?query` or `#fragment` off the path: a rule for "/admin" also covers "/admin?x=1". */
+function withoutQuery(path: ByteBuffer): void {
+  const p = path.dataStart;
   for (let i = 0; i < path.length; i++) {
-    const c = path.charCodeAt(i);
-    if (c == 0x3f || c == 0x23) return path.substring(0, i);
+    const c = load<u8>(p + <usize>i);
+    if (c == 0x3f || c == 0x23) {
+      path.truncate(i);
+      return;
+    }
   }
-  return path;
 }
 
 /** Compares without an early exit, so the time taken does not tell how much of a secret matched. */
-function sameBytes(a: ArrayBuffer, b: ArrayBuffer): bool {
-  if (a.byteLength != b.byteLength) return false;
-  const pa = changetype<usize>(a);
-  const pb = changetype<usize>(b);
+function sameSecret(expected: ArrayBuffer, presented: ByteBuffer): bool {
+  const length = expected.byteLength;
+  if (length != presented.length) return false;
+  const pa = changetype<usize>(expected);
+  const pb = presented.dataStart;
   let diff: u32 = 0;
-  for (let i = 0; i < a.byteLength; i++) diff |= <u32>(load<u8>(pa + i) ^ load<u8>(pb + i));
+  let i = 0;
+  for (; i + 4 <= length; i += 4) diff |= load<u32>(pa + <usize>i) ^ load<u32>(pb + <usize>i);
+  for (; i < length; i++) diff |= <u32>(load<u8>(pa + <usize>i) ^ load<u8>(pb + <usize>i));
   return diff == 0;
 }
 
-function hasColon(bytes: ArrayBuffer): bool {
-  const p = changetype<usize>(bytes);
-  for (let i = 0; i < bytes.byteLength; i++) if (load<u8>(p + i) == 0x3a) return true;
-  return false;
+// Each byte's value in the standard base64 alphabet (RFC 4648 §4); INVALID outside it.
+const INVALID: u32 = 0x40;
+const SEXTETS: usize = memory.data(256);
+memory.fill(SEXTETS, <u8>INVALID, 256);
+for (let i = 0; i < 64; i++) {
+  store<u8>(SEXTETS + <usize>"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i), <u8>i);
 }
 
-/** The value of one standard base64 character (RFC 4648 §4), or -1. */
-function sextet(c: i32): i32 {
-  if (c >= 0x41 && c <= 0x5a) return c - 0x41;
-  if (c >= 0x61 && c <= 0x7a) return c - 0x61 + 26;
-  if (c >= 0x30 && c <= 0x39) return c - 0x30 + 52;
-  if (c == 0x2b) return 62;
-  if (c == 0x2f) return 63;
-  return -1;
+// @ts-ignore: decorator
+@inline function sextet(text: usize, i: i32): u32 {
+  return <u32>load<u8>(SEXTETS + <usize>load<u8>(text + <usize>i));
 }
 
-/** Decodes standard base64, with or without `=` padding; null when malformed (or empty). */
-function decodeBase64(text: string): ArrayBuffer | null {
-  let length = text.length;
-  if (length > 0 && length % 4 == 0 && text.charCodeAt(length - 1) == 0x3d) length--;
-  if (length > 0 && length % 4 == 3 && text.charCodeAt(length - 1) == 0x3d) length--;
+/** Decodes `length` bytes of standard base64 at `text`, with or without `=` padding, into `out`; false when malformed (or empty). */
+function decodeBase64(text: usize, length: i32, out: ByteBuffer): bool {
+  if (length > 0 && length % 4 == 0 && load<u8>(text + <usize>length - 1) == 0x3d) length--;
+  if (length > 0 && length % 4 == 3 && load<u8>(text + <usize>length - 1) == 0x3d) length--;
   // A length of 1 mod 4 cannot end a byte; nor can a lone padded group.
-  if (length == 0 || length % 4 == 1) return null;
-  const out = new ArrayBuffer(length * 3 / 4);
-  const p = changetype<usize>(out);
-  let bits: u32 = 0;
-  let count = 0;
-  let o = 0;
-  for (let i = 0; i < length; i++) {
-    const v = sextet(text.charCodeAt(i));
-    if (v < 0) return null;
-    bits = (bits << 6) | <u32>v;
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      store<u8>(p + o++, <u8>(bits >> count));
-    }
+  if (length == 0 || length % 4 == 1) return false;
+  out.resize(length * 3 / 4);
+  let o = out.dataStart;
+  const whole = length & ~3;
+  let i = 0;
+  // Four characters make three bytes.
+  for (; i < whole; i += 4) {
+    const a = sextet(text, i), b = sextet(text, i + 1), c = sextet(text, i + 2), d = sextet(text, i + 3);
+    if (((a | b | c | d) & INVALID) != 0) return false;
+    const bits = (a << 18) | (b << 12) | (c << 6) | d;
+    store<u8>(o, <u8>(bits >> 16));
+    store<u8>(o + 1, <u8>(bits >> 8));
+    store<u8>(o + 2, <u8>bits);
+    o += 3;
   }
-  // The bits left over must be zero (canonical encoding): "YQ==" is "a", "YR==" is not.
-  if ((bits & ((1 << count) - 1)) != 0) return null;
-  return out;
+  if (i == length) return true;
+  // Two or three characters left: one or two bytes. The bits after them must be zero
+  // (canonical encoding): "YQ==" is "a", "YR==" is not.
+  const a = sextet(text, i), b = sextet(text, i + 1);
+  const c = length - i == 3 ? sextet(text, i + 2) : 0;
+  if (((a | b | c) & INVALID) != 0) return false;
+  const bits = (a << 18) | (b << 12) | (c << 6);
+  store<u8>(o, <u8>(bits >> 16));
+  if (length - i == 3) {
+    store<u8>(o + 1, <u8>(bits >> 8));
+    return (bits & 0xff) == 0;
+  }
+  return (bits & 0xffff) == 0;
 }
 
 const FIELDS = "basic_auth_rules, realm";
@@ -229,9 +264,11 @@ function readRule(config: ConfigReader): Rule {
   if (!match.isString || match.asString().length == 0) config.fail(config.label(matches[0]) + " must be a non-empty string");
   rule.match = <u8>MATCH_NAMES.indexOf(matches[0]);
   rule.path = match.asString();
+  rule.pathBytes = String.UTF8.encode(rule.path, false);
 
   requireNonEmptyList(config, "request_methods", "HTTP methods");
-  rule.methods = config.strings("request_methods", "HTTP methods", isMethod, "is not an HTTP method (" + METHODS.join(", ") + ")");
+  const methods = config.strings("request_methods", "HTTP methods", isMethod, "is not an HTTP method (" + METHODS.join(", ") + ")");
+  for (let i = 0; i < methods.length; i++) rule.methods |= 1 << <u32>METHODS.indexOf(methods[i]);
 
   requireNonEmptyList(config, "credentials", CREDENTIALS);
   const credentials = config.array("credentials", CREDENTIALS);
@@ -244,9 +281,13 @@ function readRule(config: ConfigReader): Rule {
     } else if (item.asString().includes(":")) {
       rule.credentials.push(String.UTF8.encode(item.asString(), false));
     } else {
-      const decoded = decodeBase64(item.asString());
-      if (decoded === null || !hasColon(decoded)) config.fail(where + " is neither \"user:password\" nor the base64 of it");
-      else rule.credentials.push(decoded);
+      const text = String.UTF8.encode(item.asString(), false);
+      const decoded = new ByteBuffer();
+      if (!decodeBase64(changetype<usize>(text), text.byteLength, decoded) || decoded.indexOf(0x3a) < 0) {
+        config.fail(where + " is neither \"user:password\" nor the base64 of it");
+      } else {
+        rule.credentials.push(decoded.toBytes());
+      }
     }
   }
   return rule;

@@ -1,0 +1,52 @@
+// ByteBuffer: the reusable buffer header values are read into, compared in place.
+import { ByteBuffer } from "../byte-buffer";
+
+function filled(text: string): ByteBuffer {
+  const bytes = String.UTF8.encode(text, false);
+  const buffer = new ByteBuffer(2);
+  buffer.copyFrom(changetype<usize>(bytes), bytes.byteLength);
+  return buffer;
+}
+
+const utf8 = (text: string): ArrayBuffer => String.UTF8.encode(text, false);
+
+describe("ByteBuffer", () => {
+  it("holds a copy of what it was given, growing past its capacity, and gives it back as a string or bytes", () => {
+    const buffer = filled("/productpage?x=1");
+    expect(buffer.length).toBe(16);
+    expect(buffer.toString()).toBe("/productpage?x=1");
+    expect(buffer.toBytes().byteLength).toBe(16);
+    expect(buffer.byteAt(0)).toBe(0x2f);
+    expect(buffer.byteAt(16)).toBe(-1, "past the end");
+    expect(buffer.byteAt(-1)).toBe(-1);
+  });
+
+  it("compares whole, as a prefix and as a suffix, byte for byte", () => {
+    const buffer = filled("/api/products/1");
+    expect(buffer.equals(utf8("/api/products/1"))).toBe(true);
+    expect(buffer.equals(utf8("/api/products/2"))).toBe(false);
+    expect(buffer.equals(utf8("/api/products/1/"))).toBe(false, "longer");
+    expect(buffer.startsWith(utf8("/api/"))).toBe(true);
+    expect(buffer.startsWith(utf8("/apx"))).toBe(false);
+    expect(buffer.startsWith(utf8(""))).toBe(true);
+    expect(buffer.endsWith(utf8("products/1"))).toBe(true);
+    expect(buffer.endsWith(utf8("/api/products/1!"))).toBe(false, "longer than the buffer");
+    expect(filled("é").equals(utf8("é"))).toBe(true, "UTF-8 as UTF-8");
+  });
+
+  it("finds a byte, truncates, and resizes keeping what it held", () => {
+    const buffer = filled("/admin?x=1#top");
+    expect(buffer.indexOf(0x3f)).toBe(6);
+    expect(buffer.indexOf(0x3f, 7)).toBe(-1);
+    expect(buffer.indexOf(0x23)).toBe(10);
+    buffer.truncate(6);
+    expect(buffer.toString()).toBe("/admin");
+    buffer.truncate(20);
+    expect(buffer.length).toBe(6, "truncating to more is a no-op");
+    buffer.resize(200);
+    expect(buffer.length).toBe(200);
+    expect(buffer.byteAt(5)).toBe(0x6e, "growing keeps the bytes it held");
+    buffer.resize(-3);
+    expect(buffer.length).toBe(0);
+  });
+});
