@@ -221,4 +221,15 @@ describe("instant hosts: compiled modules are cached by content", () => {
     stream.sendRequestHeaders(REQUEST, true);
     assert.equal(stream.request.headersForwarded, true);
   });
+
+  test("a buffer changed in place after a load is its new content, not the cached module", async () => {
+    const bytes = new Uint8Array(readFileSync(fixture("release")));
+    const before = compilePlugin(bytes, { instrument: false });
+    assert.equal(compilePlugin(bytes, { instrument: false }), before, "the same buffer, unchanged: the cached entry");
+    // The last byte is in the sourceMappingURL section: the module stays valid, its content differs.
+    bytes[bytes.length - 1] ^= 1;
+    const after = compilePlugin(bytes, { instrument: false });
+    assert.notEqual(after, before);
+    await after;
+  });
 });

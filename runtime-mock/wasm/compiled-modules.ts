@@ -46,7 +46,17 @@ const CAPACITY = 256;
 const cache = new Map<string, Promise<CompiledPlugin>>();
 
 const maxPages = (options: CompileOptions): number => options.maxMemoryPages ?? pagesWithin(ENVOY_MAX_MEMORY_BYTES);
-const contentHash = (bytes: Uint8Array): string => createHash("sha1").update(bytes).digest("hex");
+// A test that loads the same buffer in every test hashes it once: the digest is kept with
+// a copy of what was hashed, and reused while the buffer still holds those bytes (a
+// comparison costs a small fraction of the hash).
+const digests = new WeakMap<Uint8Array, { digest: string; hashed: Buffer }>();
+function contentHash(bytes: Uint8Array): string {
+  const known = digests.get(bytes);
+  if (known && known.hashed.equals(bytes)) return known.digest;
+  const digest = createHash("sha1").update(bytes).digest("hex");
+  digests.set(bytes, { digest, hashed: Buffer.from(bytes) });
+  return digest;
+}
 const cacheKey = (bytes: Uint8Array, options: CompileOptions): string =>
   `${contentHash(bytes)}/${maxPages(options)}/${options.meterCost ? `cost:${options.meterCost}:${options.instrument}` : options.instrument ? "steps" : "plain"}`;
 
