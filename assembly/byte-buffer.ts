@@ -4,6 +4,8 @@
 // configuration, or at the top level) holds the bytes as the host sent them and compares
 // them in place, so a read costs a host call and a copy.
 
+const DIGITS: usize = memory.data(20);
+
 /** Bytes, read into in place (`Headers#readInto`) and compared without making strings. */
 export class ByteBuffer {
   private storage: ArrayBuffer;
@@ -28,6 +30,51 @@ export class ByteBuffer {
       this.storage = grown;
     }
     this.used = length;
+  }
+
+  /** Holds nothing (its storage stays, for the next write). */
+  clear(): void {
+    this.used = 0;
+  }
+
+  /** Appends bytes (UTF-8 of a string made once: `String.UTF8.encode(s)`). */
+  append(bytes: ArrayBuffer): void {
+    this.appendRaw(changetype<usize>(bytes), bytes.byteLength);
+  }
+
+  /** Appends what `other` holds. */
+  appendFrom(other: ByteBuffer): void {
+    this.appendRaw(other.dataStart, other.length);
+  }
+
+  appendByte(byte: u8): void {
+    const at = this.used;
+    this.resize(at + 1);
+    store<u8>(this.dataStart + <usize>at, byte);
+  }
+
+  /** Appends `value` in decimal digits. */
+  appendDecimal(value: u64): void {
+    // Written backwards into a static scratch (20 digits hold any u64), then copied once.
+    let p = DIGITS + 20;
+    do {
+      store<u8>(--p, <u8>(0x30 + value % 10));
+      value /= 10;
+    } while (value > 0);
+    this.appendRaw(p, <i32>(DIGITS + 20 - p));
+  }
+
+  /** The number the decimal digits from `start` make, up to the first other byte ("12 34" and "12x" are 12); 0 when there is no digit first; it wraps past 2^64. */
+  parseDecimal(start: i32 = 0, end: i32 = -1): u64 {
+    if (end < 0 || end > this.used) end = this.used;
+    const p = this.dataStart;
+    let value: u64 = 0;
+    for (let i = max(start, 0); i < end; i++) {
+      const digit = <u32>load<u8>(p + <usize>i) - 0x30;
+      if (digit > 9) break;
+      value = value * 10 + <u64>digit;
+    }
+    return value;
   }
 
   /** Keeps the first `length` bytes (no-op when it holds fewer). */
@@ -77,6 +124,13 @@ export class ByteBuffer {
   /** A copy of the bytes. */
   toBytes(): ArrayBuffer {
     return this.storage.slice(0, this.used);
+  }
+
+  private appendRaw(ptr: usize, size: i32): void {
+    if (size <= 0) return;
+    const at = this.used;
+    this.resize(at + size);
+    memory.copy(this.dataStart + <usize>at, ptr, <usize>size);
   }
 
   private matchesAt(offset: i32, bytes: ArrayBuffer): bool {

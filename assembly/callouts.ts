@@ -74,7 +74,8 @@ class ForgetPending extends ForgetListener {
 @lazy const forgetPending = new ForgetPending();
 
 function forgetContextCallouts(contextId: u32): void {
-  if (!pendingPerContext.has(contextId)) return;
+  // Most contexts never made a call: no lookup for them while none is in flight.
+  if (pendingPerContext.size == 0 || !pendingPerContext.has(contextId)) return;
   pendingPerContext.delete(contextId);
   const tokens = pending.keys();
   for (let i = 0; i < tokens.length; i++) {

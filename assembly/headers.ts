@@ -4,7 +4,7 @@ import {
   proxy_get_header_map_value, proxy_remove_header_map_value, proxy_replace_header_map_value,
   proxy_set_header_map_pairs,
 } from "./abi/imports";
-import { clearOut, PTR_OUT, release, SIZE_OUT, takeBytes, takeString } from "./abi/memory";
+import { clearOut, PTR_OUT, release, SIZE_OUT, takeBytes, takeInto, takeString } from "./abi/memory";
 import { record } from "./abi/status";
 import { ByteBuffer, sameBytes } from "./byte-buffer";
 import { decodeHeaders, encodeHeaders, Header } from "./pairs";
@@ -32,17 +32,17 @@ export class Headers {
 
   /**
    * Reads the first value of `name` into `into` (its bytes as the host holds them), making
-   * no string: for checks on every request, with a ByteBuffer made once. False, with `into`
-   * emptied, when the header is absent (see `lastResult()` for why).
+   * no string: for checks on every request, with a ByteBuffer made once. `name` is a
+   * string, or its lower-case UTF-8 bytes made once (a name from the configuration, which
+   * would be encoded on every call). False, with `into` emptied, when the header is absent
+   * (see `lastResult()` for why).
    */
-  readInto(name: string, into: ByteBuffer): bool {
-    const key = nameBytes(name);
+  readInto<N>(name: N, into: ByteBuffer): bool {
+    const key = isString<N>() ? nameBytes(changetype<string>(name)) : changetype<ArrayBuffer>(name);
+    if (!isString<N>() && idof<N>() != idof<ArrayBuffer>()) ERROR("readInto takes the name as a string or an ArrayBuffer");
     clearOut();
     const result = record(proxy_get_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, PTR_OUT, SIZE_OUT));
-    const ptr = load<usize>(PTR_OUT);
-    into.copyFrom(ptr, result == WasmResult.Ok && ptr != 0 ? <i32>load<u32>(SIZE_OUT) : 0);
-    release(ptr);
-    return result == WasmResult.Ok;
+    return takeInto(result, into);
   }
 
   /** Every value of `name`, in order (repeated headers are separate entries). */

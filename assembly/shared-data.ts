@@ -2,7 +2,8 @@
 // worker VM with that vm_id. Each write gets a new CAS token, so read-modify-write can
 // detect a concurrent writer: pass the token you read to `set` and retry on CasMismatch.
 import { proxy_get_shared_data, proxy_set_shared_data } from "./abi/imports-shared";
-import { clearOut, EXTRA_OUT, PTR_OUT, SIZE_OUT, takeBytes, utf8 } from "./abi/memory";
+import { clearOut, EXTRA_OUT, PTR_OUT, SIZE_OUT, takeBytes, takeInto, utf8 } from "./abi/memory";
+import { ByteBuffer } from "./byte-buffer";
 import { record } from "./abi/status";
 import { toBytes } from "./bytes";
 import { WasmResult } from "./types";
@@ -26,6 +27,31 @@ export namespace sharedData {
     // Envoy writes the cas even for an empty value (ptr 0 / size 0).
     const cas = load<u32>(EXTRA_OUT);
     return new SharedDataEntry(takeBytes(), cas);
+  }
+
+  let readCas: u32 = 0;
+
+  /**
+   * Reads the value under `key` into `into`, making no string or entry: for a
+   * read-modify-write on every request, with ByteBuffers made once. True when found, its
+   * CAS token then in `lastCas()`; false (`lastResult()` NotFound) with `into` emptied.
+   */
+  export function readInto(key: ByteBuffer, into: ByteBuffer): bool {
+    clearOut();
+    store<u32>(EXTRA_OUT, 0);
+    const result = record(proxy_get_shared_data(key.dataStart, key.length, PTR_OUT, SIZE_OUT, EXTRA_OUT));
+    readCas = result == WasmResult.Ok ? load<u32>(EXTRA_OUT) : 0;
+    return takeInto(result, into);
+  }
+
+  /** The CAS token of the entry the last `readInto` found (0 when it found none). */
+  export function lastCas(): u32 {
+    return readCas;
+  }
+
+  /** `set` with the key and value in ByteBuffers: no encoding. */
+  export function writeFrom(key: ByteBuffer, value: ByteBuffer, cas: u32 = 0): WasmResult {
+    return record(proxy_set_shared_data(key.dataStart, key.length, value.dataStart, value.length, cas));
   }
 
   /**

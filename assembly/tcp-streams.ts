@@ -5,10 +5,13 @@
 import { streamFinished, streamOpened } from "./abi/collector";
 import { OtherStreams } from "./registry";
 import { BaseContext, PassThroughTcpContext, RootContext, TcpContext } from "./context";
+import { ContextTable } from "./context-table";
 
 class TcpStreams extends OtherStreams {
-  private readonly announced: Map<u32, RootContext> = new Map<u32, RootContext>();
-  private readonly connections: Map<u32, TcpContext> = new Map<u32, TcpContext>();
+  // Every stream of a module with TCP linked is announced here first: tables keyed by
+  // Envoy's sequential ids, not hashed Maps (see context-table.ts).
+  private readonly announced: ContextTable<RootContext> = new ContextTable<RootContext>();
+  private readonly connections: ContextTable<TcpContext> = new ContextTable<TcpContext>();
   // Consecutive callbacks mostly concern the same connection: remember the last one found.
   private lastId: u32 = 0;
   private last: TcpContext | null = null;
@@ -18,9 +21,8 @@ class TcpStreams extends OtherStreams {
   }
 
   claim(contextId: u32): RootContext | null {
-    if (!this.announced.has(contextId)) return null;
     const root = this.announced.get(contextId);
-    this.announced.delete(contextId);
+    if (root !== null) this.announced.delete(contextId);
     return root;
   }
 
@@ -36,16 +38,12 @@ class TcpStreams extends OtherStreams {
   }
 
   forget(contextId: u32): bool {
-    if (this.announced.has(contextId)) {
-      this.announced.delete(contextId);
-      return true;
-    }
-    if (!this.connections.has(contextId)) return false;
+    if (this.announced.delete(contextId)) return true;
     if (contextId == this.lastId) {
       this.lastId = 0;
       this.last = null;
     }
-    this.connections.delete(contextId);
+    if (!this.connections.delete(contextId)) return false;
     streamFinished();
     return true;
   }
@@ -67,8 +65,8 @@ class TcpStreams extends OtherStreams {
 
   private existing(contextId: u32): TcpContext | null {
     if (contextId == this.lastId && this.last !== null) return this.last;
-    if (!this.connections.has(contextId)) return null;
     const found = this.connections.get(contextId);
+    if (found === null) return null;
     this.lastId = contextId;
     this.last = found;
     return found;

@@ -49,4 +49,27 @@ describe("ByteBuffer", () => {
     buffer.resize(-3);
     expect(buffer.length).toBe(0);
   });
+
+  it("builds text: appends bytes, another buffer, a byte and decimal numbers; clear keeps nothing", () => {
+    const buffer = new ByteBuffer(1);
+    buffer.append(utf8("rate-limit/"));
+    buffer.appendFrom(filled("h:ann"));
+    buffer.appendByte(0x20);
+    buffer.appendDecimal(0);
+    buffer.appendByte(0x20);
+    buffer.appendDecimal(18446744073709551615);
+    expect(buffer.toString()).toBe("rate-limit/h:ann 0 18446744073709551615");
+    buffer.clear();
+    expect(buffer.length).toBe(0);
+    buffer.appendDecimal(1765000000000);
+    expect(buffer.toString()).toBe("1765000000000");
+  });
+
+  it("parses the decimal digits a range begins with, up to the first other byte", () => {
+    const buffer = filled("99 1765000000000x");
+    expect(buffer.parseDecimal(0, 2)).toBe(99);
+    expect(buffer.parseDecimal(3)).toBe(1765000000000, "up to the first non-digit");
+    expect(buffer.parseDecimal(2)).toBe(0, "no digit first");
+    expect(filled("").parseDecimal()).toBe(0);
+  });
 });

@@ -1,7 +1,7 @@
 // Shared data, shared queues, deferred root deletion and the effective context, against
 // the mock host (ABI.md §5.10, §5.11, §5.13, §8.5).
 import {
-  FilterHeadersStatus, Header, HttpContext, lastResult, registerRootContext, RootContext, setEffectiveContext,
+  ByteBuffer, FilterHeadersStatus, Header, HttpContext, lastResult, registerRootContext, RootContext, setEffectiveContext,
   sharedData, SharedQueue, WasmResult,
 } from "..";
 import { mockHost, REQUEST } from "../testing/host";
@@ -101,6 +101,30 @@ describe("shared data", () => {
     const entry = sharedData.get("fresh")!;
     expect(entry.value.byteLength).toBe(0);
     expect(entry.cas).toBeGreaterThan(0);
+  });
+
+  it("reads into and writes from ByteBuffers, with the CAS token of the read; a missing key empties the buffer", () => {
+    reset("");
+    const key = new ByteBuffer();
+    key.append(String.UTF8.encode("bucket/ann", false));
+    const value = new ByteBuffer();
+    value.append(String.UTF8.encode("stale", false));
+    expect(sharedData.readInto(key, value)).toBe(false);
+    expect(lastResult()).toBe(WasmResult.NotFound);
+    expect(value.length).toBe(0);
+    expect(sharedData.lastCas()).toBe(0);
+    value.appendDecimal(41);
+    expect(sharedData.writeFrom(key, value)).toBe(WasmResult.Ok);
+    expect(mockHost.sharedDataText("bucket/ann")).toBe("41");
+    expect(sharedData.readInto(key, value)).toBe(true);
+    const cas = sharedData.lastCas();
+    expect(cas).toBe(sharedData.get("bucket/ann")!.cas);
+    expect(value.parseDecimal()).toBe(41);
+    value.clear();
+    value.appendDecimal(42);
+    expect(sharedData.writeFrom(key, value, cas)).toBe(WasmResult.Ok);
+    expect(sharedData.writeFrom(key, value, cas)).toBe(WasmResult.CasMismatch, "the token of the read is stale now");
+    expect(mockHost.sharedDataText("bucket/ann")).toBe("42");
   });
 
   it("is partitioned by vm_id", () => {

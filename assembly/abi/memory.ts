@@ -2,6 +2,8 @@
 // allocator (ABI.md §2); we give it unmanaged blocks (a static scratch area, or the heap),
 // copy the bytes into GC-managed objects and release the block at once, so nothing the
 // host allocates can leak or be moved by the collector while the host writes into it.
+import { ByteBuffer } from "../byte-buffer";
+import { WasmResult } from "../types";
 import { hostAllocated } from "./collector";
 
 /** Out-parameter slots for host calls (each host call uses them before the next one). */
@@ -43,6 +45,17 @@ export function takeBytes(): ArrayBuffer {
   }
   release(ptr);
   return out;
+}
+
+/**
+ * Copies the block the last host call wrote into `into` (emptied unless `result` is Ok),
+ * and frees it. Whether the call succeeded.
+ */
+export function takeInto(result: WasmResult, into: ByteBuffer): bool {
+  const ptr = load<usize>(PTR_OUT);
+  into.copyFrom(ptr, result == WasmResult.Ok && ptr != 0 ? <i32>load<u32>(SIZE_OUT) : 0);
+  release(ptr);
+  return result == WasmResult.Ok;
 }
 
 /** Takes the block the last host call wrote as a UTF-8 string, and frees it. */

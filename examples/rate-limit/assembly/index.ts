@@ -11,7 +11,7 @@
 // back with compare-and-swap, so workers that race never lose or double a refill; on
 // CasMismatch it reads again.
 import {
-  ConfigReader, Counter, currentTimeMilliseconds, FilterHeadersStatus, Header, HttpContext, log, LogLevel,
+  asciiLowerCase, ByteBuffer, ConfigReader, Counter, currentTimeMilliseconds, FilterHeadersStatus, Header, HttpContext, log, LogLevel,
   properties, registerRootContext, RootContext, sharedData, WasmResult, resultName,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports";
@@ -27,13 +27,14 @@ class Settings {
   maxTokens: u64 = 0;
   tokensPerFill: u64 = 0;
   fillIntervalMs: u32 = 0;
-  keyHeader: string = "";
+  /** The key header's lower-case name as UTF-8, made once (empty: key by address). */
+  keyHeader: ArrayBuffer = new ArrayBuffer(0);
 }
 
 class RateLimitRoot extends RootContext {
   settings: Settings = new Settings();
   /** Shared-data keys are "<plugin name>/<client key>": two rate-limit plugins in one proxy keep their own buckets. */
-  keyPrefix: string = "";
+  keyPrefix: ArrayBuffer = new ArrayBuffer(0);
   /**
    * The start of the fill period this worker has reached (advanced by ticks), in ms since
    * the epoch: milliseconds, not a period number, so buckets stay comparable when a new
@@ -49,7 +50,7 @@ class RateLimitRoot extends RootContext {
     if (!config.accept("rate-limit")) return false;
     const name = properties.getString("plugin_name");
     this.settings = settings;
-    this.keyPrefix = (name !== null ? name : "") + "/";
+    this.keyPrefix = String.UTF8.encode((name !== null ? name : "") + "/", false);
     allowedCount.define();
     limitedCount.define();
     casRetryCount.define();
@@ -80,19 +81,19 @@ class RateLimit extends HttpContext {
   onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
     const root = this.root as RateLimitRoot;
     const settings = root.settings;
-    const key = root.keyPrefix + this.clientKey(settings.keyHeader);
+    KEY.clear();
+    KEY.append(root.keyPrefix);
+    this.appendClientKey(KEY, settings.keyHeader);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entry = sharedData.get(key);
       let tokens = settings.maxTokens;
       let fill = root.fill;
       let cas: u32 = 0;
-      if (entry !== null) {
-        cas = entry.cas;
-        const bucket = entry.text();
-        const space = bucket.indexOf(" ");
+      if (sharedData.readInto(KEY, BUCKET)) {
+        cas = sharedData.lastCas();
+        const space = BUCKET.indexOf(0x20);
         if (space > 0) {
-          tokens = U64.parseInt(bucket.substring(0, space));
-          fill = U64.parseInt(bucket.substring(space + 1));
+          tokens = BUCKET.parseDecimal(0, space);
+          fill = BUCKET.parseDecimal(space + 1);
         }
         if (tokens > settings.maxTokens) tokens = settings.maxTokens; // the configuration may have lowered it
         // Periods this bucket missed (never backwards: another worker may be a tick ahead).
@@ -104,9 +105,13 @@ class RateLimit extends HttpContext {
           fill = root.fill;
         }
       }
-      if (tokens == 0) return this.limit(root, key);
-      // A new key is created whatever cas says: two workers creating it at once may each count from full.
-      const result = sharedData.set(key, (tokens - 1).toString() + " " + fill.toString(), cas);
+      if (tokens == 0) return this.limit(root);
+      // "<tokens> <fill>". A new key is created whatever cas says: two workers creating it at once may each count from full.
+      BUCKET.clear();
+      BUCKET.appendDecimal(tokens - 1);
+      BUCKET.appendByte(0x20);
+      BUCKET.appendDecimal(fill);
+      const result = sharedData.writeFrom(KEY, BUCKET, cas);
       if (result == WasmResult.Ok) {
         allowedCount.increment();
         return FilterHeadersStatus.Continue;
@@ -119,32 +124,42 @@ class RateLimit extends HttpContext {
       // Another worker wrote the bucket between our read and write: read it again.
       casRetryCount.increment();
     }
-    if (log.enabled(LogLevel.Debug)) log.debug("rate-limit: bucket \"" + key + "\" still contended after " + MAX_ATTEMPTS.toString() + " attempts; letting the request through");
+    if (log.enabled(LogLevel.Debug)) log.debug("rate-limit: bucket \"" + KEY.toString() + "\" still contended after " + MAX_ATTEMPTS.toString() + " attempts; letting the request through");
     allowedCount.increment();
     return FilterHeadersStatus.Continue;
   }
 
-  /** The configured header's value, else the client's address without its port. */
-  private clientKey(header: string): string {
-    if (header.length > 0) {
-      const value = this.requestHeaders.get(header);
-      if (value !== null && value.length > 0) return "h:" + value;
+  /** Appends the client's key: "h:" and the configured header's value, else "a:" and the client's address without its port. */
+  private appendClientKey(key: ByteBuffer, header: ArrayBuffer): void {
+    if (header.byteLength > 0 && this.requestHeaders.readInto(header, HEADER) && HEADER.length > 0) {
+      key.append(BY_HEADER);
+      key.appendFrom(HEADER);
+      return;
     }
     const address = properties.getString("source.address");
-    return "a:" + (address !== null ? withoutPort(address) : "");
+    key.append(BY_ADDRESS);
+    key.append(String.UTF8.encode(address !== null ? withoutPort(address) : "", false));
   }
 
-  private limit(root: RateLimitRoot, key: string): FilterHeadersStatus {
+  private limit(root: RateLimitRoot): FilterHeadersStatus {
     limitedCount.increment();
     // Whole seconds until this worker's next refill, rounded up (RFC 9110 delay-seconds).
     const now = currentTimeMilliseconds();
     const waitMs = root.nextFillMs > now ? root.nextFillMs - now : 0;
     const seconds = waitMs == 0 ? 1 : (waitMs + 999) / 1000;
-    if (log.enabled(LogLevel.Debug)) log.debug("rate-limit: 429 for \"" + key + "\": no token left; retry after " + seconds.toString() + " s");
+    if (log.enabled(LogLevel.Debug)) log.debug("rate-limit: 429 for \"" + KEY.toString() + "\": no token left; retry after " + seconds.toString() + " s");
     this.sendLocalResponse(429, "Too Many Requests", [new Header("retry-after", seconds.toString())], "rate_limited");
     return FilterHeadersStatus.StopIteration;
   }
 }
+
+// What a request's read-modify-write works in, made once and reused by every stream
+// (callbacks never overlap): the bucket's key, its "<tokens> <fill>" text, the key header.
+const KEY = new ByteBuffer();
+const BUCKET = new ByteBuffer();
+const HEADER = new ByteBuffer();
+const BY_HEADER = String.UTF8.encode("h:", false);
+const BY_ADDRESS = String.UTF8.encode("a:", false);
 
 /** "10.0.0.1:5000" → "10.0.0.1", "[::1]:5000" → "::1". */
 function withoutPort(address: string): string {
@@ -169,7 +184,7 @@ function readSettings(config: ConfigReader): Settings {
     if (name == "max_tokens") settings.maxTokens = <u64>config.integer(name, 0, 1, 1_000_000_000);
     else if (name == "tokens_per_fill") settings.tokensPerFill = <u64>config.integer(name, 0, 1, 1_000_000_000);
     else if (name == "fill_interval_ms") settings.fillIntervalMs = <u32>config.integer(name, 0, 1, 86_400_000);
-    else if (name == "key_header") settings.keyHeader = config.headerName(name, "");
+    else if (name == "key_header") settings.keyHeader = String.UTF8.encode(asciiLowerCase(config.headerName(name, "")), false);
     else config.unknown(name, FIELDS);
   }
   config.require("max_tokens");
