@@ -50,9 +50,10 @@ export class Headers {
     const values = new Array<string>();
     clearOut();
     if (record(proxy_get_header_map_pairs(this.mapType, PTR_OUT, SIZE_OUT)) != WasmResult.Ok) return values;
-    const pairs = takeBytes();
-    const wanted = String.UTF8.encode(asciiLowerCase(name), false);
-    scanPairs(changetype<usize>(pairs), pairs.byteLength, wanted, values, null);
+    // Scanned in place, as allAre does: only the matching values are decoded.
+    const base = load<usize>(PTR_OUT);
+    scanPairs(base, <i32>load<u32>(SIZE_OUT), nameBytes(asciiLowerCase(name)), values, null);
+    release(base);
     return values;
   }
 

@@ -1,5 +1,6 @@
 // The ABI's "pairs" serialization of header maps (ABI.md §6.1).
 
+
 /** One header, trailer or metadata entry. Names are lower-case on the host side. */
 export class Header {
   private nameBytes: ArrayBuffer | null = null;
@@ -21,39 +22,35 @@ export class Header {
   }
 }
 
-/** Serializes headers for the host; an empty list is an empty buffer. */
+/**
+ * Serializes headers for the host; an empty list is an empty buffer. One allocation: the
+ * sizes are counted first and each name and value is encoded straight into its place
+ * (a callout's or local reply's headers are built per request).
+ */
 export function encodeHeaders(headers: Array<Header>): ArrayBuffer {
   const count = headers.length;
   if (count == 0) return new ArrayBuffer(0);
-  // Encode every name and value once, then lay them out.
-  const encoded = new Array<ArrayBuffer>(count * 2);
-  let size = 4;
+  let size = 4 + 8 * count;
   for (let i = 0; i < count; i++) {
-    const name = String.UTF8.encode(headers[i].name, false);
-    const value = String.UTF8.encode(headers[i].value, false);
-    encoded[2 * i] = name;
-    encoded[2 * i + 1] = value;
-    size += 8 + name.byteLength + 1 + value.byteLength + 1;
+    const header = unchecked(headers[i]);
+    size += String.UTF8.byteLength(header.name) + String.UTF8.byteLength(header.value) + 2;
   }
   const out = new ArrayBuffer(size);
   const base = changetype<usize>(out);
   store<u32>(base, count);
   let lengths = base + 4;
-  let data = base + 4 + 8 * count;
+  let data = base + 4 + 8 * <usize>count;
   for (let i = 0; i < count; i++) {
-    const name = encoded[2 * i];
-    const value = encoded[2 * i + 1];
-    store<u32>(lengths, name.byteLength);
-    store<u32>(lengths + 4, value.byteLength);
+    const header = unchecked(headers[i]);
+    const nameSize = String.UTF8.encodeUnsafe(changetype<usize>(header.name), header.name.length, data);
+    data += nameSize;
+    store<u8>(data++, 0);
+    const valueSize = String.UTF8.encodeUnsafe(changetype<usize>(header.value), header.value.length, data);
+    data += valueSize;
+    store<u8>(data++, 0);
+    store<u32>(lengths, <u32>nameSize);
+    store<u32>(lengths + 4, <u32>valueSize);
     lengths += 8;
-    memory.copy(data, changetype<usize>(name), name.byteLength);
-    data += name.byteLength;
-    store<u8>(data, 0);
-    data += 1;
-    memory.copy(data, changetype<usize>(value), value.byteLength);
-    data += value.byteLength;
-    store<u8>(data, 0);
-    data += 1;
   }
   return out;
 }
