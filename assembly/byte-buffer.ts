@@ -116,9 +116,11 @@ export class ByteBuffer {
     return this.used >= bytes.byteLength && this.matchesAt(this.used - bytes.byteLength, bytes);
   }
 
-  /** A copy as a string (UTF-8 decoded): for log lines and the rare path, not the hot one. */
-  toString(): string {
-    return String.UTF8.decodeUnsafe(this.dataStart, <usize>this.used);
+  /** A copy of bytes `start` to `end` (default: all) as a string, UTF-8 decoded: for log lines and the rare path, not the hot one. */
+  toString(start: i32 = 0, end: i32 = -1): string {
+    if (end < 0 || end > this.used) end = this.used;
+    start = max(start, 0);
+    return start < end ? String.UTF8.decodeUnsafe(this.dataStart + <usize>start, <usize>(end - start)) : "";
   }
 
   /** A copy of the bytes. */

@@ -7,6 +7,7 @@ import {
 import { clearOut, PTR_OUT, release, SIZE_OUT, takeBytes, takeInto, takeString } from "./abi/memory";
 import { record } from "./abi/status";
 import { ByteBuffer, sameBytes } from "./byte-buffer";
+import { LiteralCache } from "./literal-cache";
 import { decodeHeaders, encodeHeaders, Header } from "./pairs";
 import { MapType, WasmResult } from "./types";
 
@@ -215,25 +216,10 @@ function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<stri
   return matches;
 }
 
-// Header names a plugin writes as literals ("authorization", ":path") live in the data
-// segment, below __heap_base: immutable and never freed, so their UTF-8 is made once and
-// found again by address. Every other string is encoded each time, as its address may be
-// reused once the collector frees it.
-const NAME_CACHE_SIZE = 8;
-const cachedNameAt = new StaticArray<usize>(NAME_CACHE_SIZE);
-const cachedNameBytes = new StaticArray<ArrayBuffer | null>(NAME_CACHE_SIZE);
-let nextCachedName = 0;
+// Header names written as literals are encoded once (literal-cache.ts).
+const literalNames = new LiteralCache();
 
 function nameBytes(name: string): ArrayBuffer {
-  const at = changetype<usize>(name);
-  if (at >= __heap_base) return String.UTF8.encode(name, false);
-  for (let i = 0; i < NAME_CACHE_SIZE; i++) {
-    if (unchecked(cachedNameAt[i]) == at) return unchecked(cachedNameBytes[i])!;
-  }
-  const bytes = String.UTF8.encode(name, false);
-  const slot = nextCachedName;
-  nextCachedName = (slot + 1) % NAME_CACHE_SIZE;
-  unchecked((cachedNameAt[slot] = at));
-  unchecked((cachedNameBytes[slot] = bytes));
-  return bytes;
+  const known = literalNames.find(name);
+  return known !== null ? known : literalNames.keep(name, String.UTF8.encode(name, false));
 }

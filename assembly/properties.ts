@@ -1,7 +1,8 @@
 // Envoy attributes (properties) by path: "request.path", "source.address",
 // "xds.node.metadata.NAME"... A missing property is null, never a trap.
 import { proxy_get_property, proxy_set_property } from "./abi/imports";
-import { clearOut, PTR_OUT, SIZE_OUT, takeBytes } from "./abi/memory";
+import { clearOut, PTR_OUT, SIZE_OUT, takeBytes, takeInto } from "./abi/memory";
+import { ByteBuffer } from "./byte-buffer";
 import { record } from "./abi/status";
 import { toBytes } from "./bytes";
 import { decodeHeaders, Header } from "./pairs";
@@ -76,6 +77,10 @@ function decodeRawPairs(buffer: ArrayBuffer): Array<ArrayBuffer> {
   return out;
 }
 
+// Numbers and flags are read into this and decoded in place: no value object per read.
+// @ts-ignore: decorator (made on first use: a module that reads no number gets none of it)
+@lazy const SCALAR = new ByteBuffer(16);
+
 /** Host form of a dotted path: segments separated by NUL (ABI.md §6.3). */
 function encodeDottedPath(path: string): ArrayBuffer {
   const bytes = String.UTF8.encode(path, false);
@@ -108,37 +113,59 @@ export namespace properties {
     return new PropertyValue(takeBytes());
   }
 
-  /** The value at a dotted path such as "request.headers.user-agent", or null. */
-  export function get(path: string): PropertyValue | null {
-    return getEncoded(encodeDottedPath(path));
+  /**
+   * A dotted path in the host's form, made once (at the top level or at configuration) for
+   * a property read on every request: `getInt(RESPONSE_CODE)` then encodes nothing.
+   * Every getter takes a path as a string or as this.
+   */
+  export function path(dotted: string): ArrayBuffer {
+    return encodeDottedPath(dotted);
   }
 
-  export function getString(path: string): string | null {
+  function encodedPath<P>(path: P): ArrayBuffer {
+    if (isString<P>()) return encodeDottedPath(changetype<string>(path));
+    if (idof<P>() != idof<ArrayBuffer>()) ERROR("a property path is a string or properties.path(...)");
+    return changetype<ArrayBuffer>(path);
+  }
+
+  /** The value at a dotted path such as "request.headers.user-agent", or null. */
+  export function get<P>(path: P): PropertyValue | null {
+    return getEncoded(encodedPath<P>(path));
+  }
+
+  export function getString<P>(path: P): string | null {
     const value = get(path);
     return value !== null ? value.asString() : null;
   }
 
-  export function getInt(path: string, fallback: i64 = 0): i64 {
-    const value = get(path);
-    return value !== null ? value.asInt() : fallback;
+  /** An int, timestamp or duration (8 bytes little-endian); `fallback` when absent, 0 when not 8 bytes (as PropertyValue#asInt). */
+  export function getInt<P>(path: P, fallback: i64 = 0): i64 {
+    if (!readScalar<P>(path)) return fallback;
+    return SCALAR.length == 8 ? load<i64>(SCALAR.dataStart) : 0;
   }
 
-  export function getUint(path: string, fallback: u64 = 0): u64 {
-    const value = get(path);
-    return value !== null ? value.asUint() : fallback;
+  export function getUint<P>(path: P, fallback: u64 = 0): u64 {
+    if (!readScalar<P>(path)) return fallback;
+    return SCALAR.length == 8 ? load<u64>(SCALAR.dataStart) : 0;
   }
 
-  export function getDouble(path: string, fallback: f64 = 0): f64 {
-    const value = get(path);
-    return value !== null ? value.asDouble() : fallback;
+  export function getDouble<P>(path: P, fallback: f64 = 0): f64 {
+    if (!readScalar<P>(path)) return fallback;
+    return SCALAR.length == 8 ? load<f64>(SCALAR.dataStart) : 0;
   }
 
-  export function getBool(path: string, fallback: bool = false): bool {
-    const value = get(path);
-    return value !== null ? value.asBool() : fallback;
+  export function getBool<P>(path: P, fallback: bool = false): bool {
+    if (!readScalar<P>(path)) return fallback;
+    return SCALAR.length >= 1 && load<u8>(SCALAR.dataStart) != 0;
   }
 
-  export function getBytes(path: string): ArrayBuffer | null {
+  function readScalar<P>(path: P): bool {
+    const encoded = encodedPath<P>(path);
+    clearOut();
+    return takeInto(record(proxy_get_property(changetype<usize>(encoded), encoded.byteLength, PTR_OUT, SIZE_OUT)), SCALAR);
+  }
+
+  export function getBytes<P>(path: P): ArrayBuffer | null {
     const value = get(path);
     return value !== null ? value.bytes : null;
   }

@@ -3,7 +3,8 @@
 // gets `onQueueReady(token)` once per enqueued item, later, from the host's event loop
 // (never inside `enqueue`), so a consumer drains with `dequeue()` until it returns null.
 import { proxy_dequeue_shared_queue, proxy_enqueue_shared_queue, proxy_register_shared_queue, proxy_resolve_shared_queue } from "./abi/imports-shared";
-import { clearOut, EXTRA_OUT, PTR_OUT, SIZE_OUT, takeBytes, utf8 } from "./abi/memory";
+import { clearOut, EXTRA_OUT, PTR_OUT, SIZE_OUT, takeBytes, takeInto, utf8 } from "./abi/memory";
+import { ByteBuffer } from "./byte-buffer";
 import { QUEUES, requireLinked } from "./abi/linked";
 import { record } from "./abi/status";
 import { toBytes } from "./bytes";
@@ -47,6 +48,17 @@ export class SharedQueue {
     clearOut();
     const result = record(proxy_dequeue_shared_queue(this.token, PTR_OUT, SIZE_OUT));
     return result == WasmResult.Ok ? takeBytes() : null;
+  }
+
+  /** Appends what `buffer` holds: `enqueue` without a string per item. */
+  enqueueFrom(buffer: ByteBuffer): WasmResult {
+    return record(proxy_enqueue_shared_queue(this.token, buffer.dataStart, buffer.length));
+  }
+
+  /** Takes the oldest item into `into` (no object per item); false like `dequeue`'s null, with `into` emptied. */
+  dequeueInto(into: ByteBuffer): bool {
+    clearOut();
+    return takeInto(record(proxy_dequeue_shared_queue(this.token, PTR_OUT, SIZE_OUT)), into);
   }
 
   /** The oldest item as UTF-8 text, or null like `dequeue`. */

@@ -26,6 +26,12 @@ let missing: string | null = "unset";
 let missingResult: WasmResult = WasmResult.Ok;
 
 let metadata: Array<PropertyEntry> = [];
+// Scalars read with a string path, with a path made once, absent (the fallback), and of another size (0).
+let replicasByName: f64 = 0;
+let replicasByPath: f64 = 0;
+let absentWithFallback: f64 = 0;
+let stringAsInt: i64 = -1;
+const REPLICAS = properties.path("xds.node.metadata.REPLICAS");
 let ports: Array<PropertyValue> = [];
 
 class Root extends RootContext {
@@ -35,6 +41,10 @@ class Root extends RootContext {
     metadata = all !== null ? all.asEntries() : [];
     const list = properties.getPath(["xds", "node", "metadata", "PORTS"]);
     ports = list !== null ? list.asItems() : [];
+    replicasByName = properties.getDouble("xds.node.metadata.REPLICAS");
+    replicasByPath = properties.getDouble(REPLICAS);
+    absentWithFallback = properties.getDouble("xds.node.metadata.ABSENT", 7.5);
+    stringAsInt = properties.getInt(properties.path("plugin_name"), 99);
     return true;
   }
   createHttpContext(contextId: u32): HttpContext { return new Stream(contextId, this); }
@@ -135,6 +145,10 @@ describe("map and list values", () => {
     expect(replicas).toBe(2.5);
     expect(ports.length).toBe(2);
     expect(ports[1].asDouble()).toBe(443.0);
+    expect(replicasByName).toBe(2.5);
+    expect(replicasByPath).toBe(2.5, "a path made once reads the same");
+    expect(absentWithFallback).toBe(7.5, "absent: the fallback");
+    expect(stringAsInt).toBe(0, "present but not 8 bytes: 0, as PropertyValue#asInt");
     mockHost.hostOptions("{}");
   });
 });

@@ -139,6 +139,21 @@ describe("shared data", () => {
 });
 
 describe("shared queues", () => {
+  it("enqueues from and dequeues into a ByteBuffer; Empty leaves it empty", () => {
+    reset("");
+    const item = new ByteBuffer();
+    item.append(String.UTF8.encode("GET 200 3 /", false));
+    expect(SharedQueue.resolve("jobs")!.enqueueFrom(item)).toBe(WasmResult.Ok);
+    expect(mockHost.queueDepth(queue!.token)).toBe(1);
+    const taken = new ByteBuffer();
+    expect(queue!.dequeueInto(taken)).toBe(true);
+    expect(taken.toString()).toBe("GET 200 3 /");
+    expect(taken.toString(4, 7)).toBe("200", "a range of it");
+    expect(queue!.dequeueInto(taken)).toBe(false);
+    expect(lastResult()).toBe(WasmResult.Empty);
+    expect(taken.length).toBe(0);
+  });
+
   it("registers in onConfigure; resolve finds it by name, NotFound elsewhere", () => {
     reset("");
     expect(queue).not.toBeNull();

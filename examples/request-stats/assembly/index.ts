@@ -7,7 +7,7 @@
 // Root ids: "request-stats" (the HTTP filter, a WasmPlugin) and "request-stats-aggregator"
 // (the singleton). Both read the same configuration.
 import {
-  ConfigReader, Configuration, Counter, Gauge, Histogram, HttpContext, lastResult, log, properties, registerRootContext, resultName,
+  ByteBuffer, ConfigReader, Configuration, Counter, Gauge, Histogram, HttpContext, lastResult, log, properties, registerRootContext, resultName,
   RootContext, SharedQueue, WasmResult,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports";
@@ -48,7 +48,7 @@ class StatsFilterRoot extends RootContext {
   }
 
   /** Enqueues `event`; resolves the queue first if needed, and again once if it went away. */
-  send(event: string): void {
+  send(event: ByteBuffer): void {
     for (let attempt = 0; attempt < 2; attempt++) {
       let queue = this.queue;
       if (queue === null) {
@@ -56,7 +56,7 @@ class StatsFilterRoot extends RootContext {
         if (queue === null) break; // no aggregator (yet)
         this.queue = queue;
       }
-      const result = queue.enqueue(event);
+      const result = queue.enqueueFrom(event);
       if (result == WasmResult.Ok) return;
       this.queue = null; // the aggregator's VM went away: its queue with it
       if (result != WasmResult.NotFound) break;
@@ -67,16 +67,33 @@ class StatsFilterRoot extends RootContext {
 
 class StatsFilter extends HttpContext {
   onLog(): void {
-    const method = this.requestHeaders.get(":method");
-    const path = this.requestHeaders.get(":path");
-    const status = properties.getInt("response.code", 0); // 0: no response (reset)
-    const durationMs = properties.getInt("request.duration", 0) / 1_000_000;
+    const status = properties.getInt(RESPONSE_CODE, 0); // 0: no response (reset)
+    const durationMs = properties.getInt(REQUEST_DURATION, 0) / 1_000_000;
     // "<method> <status> <duration ms> <path>": the reader splits at the first three spaces.
-    (this.root as StatsFilterRoot).send(
-      (method !== null ? method : "-") + " " + status.toString() + " " + durationMs.toString() + " " + (path !== null ? path : "-"),
-    );
+    EVENT.clear();
+    this.appendHeader(":method");
+    EVENT.appendByte(0x20);
+    EVENT.appendDecimal(<u64>status);
+    EVENT.appendByte(0x20);
+    EVENT.appendDecimal(<u64>durationMs);
+    EVENT.appendByte(0x20);
+    this.appendHeader(":path");
+    (this.root as StatsFilterRoot).send(EVENT);
+  }
+
+  /** The header's value, or "-" without it. */
+  private appendHeader(name: string): void {
+    if (this.requestHeaders.readInto(name, HEADER)) EVENT.appendFrom(HEADER);
+    else EVENT.appendByte(0x2d);
   }
 }
+
+// The event a stream sends, and the header read into it: made once, reused by every
+// stream (callbacks never overlap), so the request path makes no string.
+const EVENT = new ByteBuffer();
+const HEADER = new ByteBuffer();
+const RESPONSE_CODE = properties.path("response.code");
+const REQUEST_DURATION = properties.path("request.duration");
 
 // --- the aggregator: a singleton that drains the queue ---------------------------------
 
@@ -91,6 +108,9 @@ const responses = [
 const durations = new Histogram("request_stats.duration_ms");
 /** The slowest request of the last summary window. */
 const windowMax = new Gauge("request_stats.window_max_duration_ms");
+
+/** Each event the aggregator takes from the queue: one buffer, reused. */
+const RECEIVED = new ByteBuffer();
 
 class Aggregator extends RootContext {
   settings: Settings = new Settings();
@@ -122,18 +142,18 @@ class Aggregator extends RootContext {
   onQueueReady(queueToken: u32): void {
     const queue = this.queue;
     if (queue === null || queue.token != queueToken) return;
-    for (let event = queue.dequeueText(); event !== null; event = queue.dequeueText()) this.count(event);
+    while (queue.dequeueInto(RECEIVED)) this.count(RECEIVED);
     // lastResult() is Empty here: the queue is drained.
   }
 
-  private count(event: string): void {
-    const first = event.indexOf(" ");
-    const second = event.indexOf(" ", first + 1);
-    const third = event.indexOf(" ", second + 1);
+  private count(event: ByteBuffer): void {
+    const first = event.indexOf(0x20);
+    const second = event.indexOf(0x20, first + 1);
+    const third = event.indexOf(0x20, second + 1);
     if (first < 0 || second < 0 || third < 0) return; // not ours
-    const status = I32.parseInt(event.substring(first + 1, second));
-    const ms = U64.parseInt(event.substring(second + 1, third));
-    const klass = status >= 200 && status < 600 ? status / 100 - 2 : 4;
+    const status = event.parseDecimal(first + 1, second);
+    const ms = event.parseDecimal(second + 1, third);
+    const klass = status >= 200 && status < 600 ? <i32>(status / 100) - 2 : 4;
     responses[klass].increment();
     durations.record(ms);
     this.counts[klass]++;
@@ -141,7 +161,7 @@ class Aggregator extends RootContext {
     this.totalMs += ms;
     if (this.total == 1 || ms > this.slowestMs) {
       this.slowestMs = ms;
-      this.slowest = event.substring(0, first) + " " + event.substring(third + 1);
+      this.slowest = event.toString(0, first) + " " + event.toString(third + 1);
     }
   }
 
