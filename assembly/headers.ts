@@ -24,11 +24,7 @@ export class Headers {
 
   /** First value of `name`, or null if absent (see `lastResult()` for why). */
   get(name: string): string | null {
-    const key = nameBytes(name);
-    clearOut();
-    const result = record(proxy_get_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, PTR_OUT, SIZE_OUT));
-    if (result != WasmResult.Ok) return null;
-    return takeString();
+    return this.fetchValue(nameBytes(name)) == WasmResult.Ok ? takeString() : null;
   }
 
   /**
@@ -39,22 +35,15 @@ export class Headers {
    * (see `lastResult()` for why).
    */
   readInto<N>(name: N, into: ByteBuffer): bool {
-    const key = isString<N>() ? nameBytes(changetype<string>(name)) : changetype<ArrayBuffer>(name);
     if (!isString<N>() && idof<N>() != idof<ArrayBuffer>()) ERROR("readInto takes the name as a string or an ArrayBuffer");
-    clearOut();
-    const result = record(proxy_get_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, PTR_OUT, SIZE_OUT));
-    return takeInto(result, into);
+    const key = isString<N>() ? nameBytes(changetype<string>(name)) : changetype<ArrayBuffer>(name);
+    return takeInto(this.fetchValue(key), into);
   }
 
   /** Every value of `name`, in order (repeated headers are separate entries). */
   getAll(name: string): Array<string> {
     const values = new Array<string>();
-    clearOut();
-    if (record(proxy_get_header_map_pairs(this.mapType, PTR_OUT, SIZE_OUT)) != WasmResult.Ok) return values;
-    // Scanned in place, as allAre does: only the matching values are decoded.
-    const base = load<usize>(PTR_OUT);
-    scanPairs(base, <i32>load<u32>(SIZE_OUT), nameBytes(asciiLowerCase(name)), values, null);
-    release(base);
+    this.scan(nameBytes(asciiLowerCase(name)), values, null);
     return values;
   }
 
@@ -65,12 +54,7 @@ export class Headers {
    * names); build the Header once, at configuration time.
    */
   allAre(header: Header): bool {
-    clearOut();
-    if (record(proxy_get_header_map_pairs(this.mapType, PTR_OUT, SIZE_OUT)) != WasmResult.Ok) return false;
-    const base = load<usize>(PTR_OUT);
-    const matches = scanPairs(base, <i32>load<u32>(SIZE_OUT), header.encodedName, null, header.encodedValue);
-    release(base);
-    return matches > 0;
+    return this.scan(header.encodedName, null, header.encodedValue) > 0;
   }
 
   has(name: string): bool {
@@ -127,6 +111,22 @@ export class Headers {
   byteSize(): u32 {
     const result = record(proxy_get_header_map_size(this.mapType, SIZE_OUT));
     return result == WasmResult.Ok ? load<u32>(SIZE_OUT) : 0;
+  }
+
+  /** proxy_get_header_map_value into the out slots. */
+  private fetchValue(key: ArrayBuffer): WasmResult {
+    clearOut();
+    return record(proxy_get_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, PTR_OUT, SIZE_OUT));
+  }
+
+  /** The map's pairs scanned in place for `name` (see scanPairs), the host's block released after; 0 when unavailable. */
+  private scan(name: ArrayBuffer, values: Array<string> | null, expected: ArrayBuffer | null): i32 {
+    clearOut();
+    if (record(proxy_get_header_map_pairs(this.mapType, PTR_OUT, SIZE_OUT)) != WasmResult.Ok) return 0;
+    const base = load<usize>(PTR_OUT);
+    const matches = scanPairs(base, <i32>load<u32>(SIZE_OUT), name, values, expected);
+    release(base);
+    return matches;
   }
 }
 

@@ -15,13 +15,13 @@ export class PropertyValue {
   /** string values: raw UTF-8. */
   asString(): string { return String.UTF8.decode(this.bytes); }
   /** int, timestamp and duration values: 8 bytes little-endian (0 if not 8 bytes). */
-  asInt(): i64 { return this.bytes.byteLength == 8 ? load<i64>(changetype<usize>(this.bytes)) : 0; }
+  asInt(): i64 { return fixed8<i64>(changetype<usize>(this.bytes), this.bytes.byteLength); }
   /** uint values. */
-  asUint(): u64 { return this.bytes.byteLength == 8 ? load<u64>(changetype<usize>(this.bytes)) : 0; }
+  asUint(): u64 { return fixed8<u64>(changetype<usize>(this.bytes), this.bytes.byteLength); }
   /** double values (Istio node metadata numbers are doubles). */
-  asDouble(): f64 { return this.bytes.byteLength == 8 ? load<f64>(changetype<usize>(this.bytes)) : 0; }
+  asDouble(): f64 { return fixed8<f64>(changetype<usize>(this.bytes), this.bytes.byteLength); }
   /** bool values: one byte. */
-  asBool(): bool { return this.bytes.byteLength >= 1 && load<u8>(changetype<usize>(this.bytes)) != 0; }
+  asBool(): bool { return flag(changetype<usize>(this.bytes), this.bytes.byteLength); }
   /** map values (e.g. request.headers): name/value pairs. */
   asMap(): Array<Header> { return decodeHeaders(this.bytes); }
   /** list values: each element's bytes as a string. */
@@ -50,6 +50,16 @@ export class PropertyValue {
     for (let i = 0; i < items.length; i++) items[i] = new PropertyValue(raw[2 * i]);
     return items;
   }
+}
+
+/** An 8-byte little-endian number at `ptr` (0 if the value is not 8 bytes). */
+function fixed8<T>(ptr: usize, size: i32): T {
+  return size == 8 ? load<T>(ptr) : <T>0;
+}
+
+/** A bool value: its first byte (false when empty). */
+function flag(ptr: usize, size: i32): bool {
+  return size >= 1 && load<u8>(ptr) != 0;
 }
 
 /** One entry of a map-valued property. */
@@ -107,10 +117,13 @@ export namespace properties {
   }
 
   function getEncoded(path: ArrayBuffer): PropertyValue | null {
+    return fetch(path) == WasmResult.Ok ? new PropertyValue(takeBytes()) : null;
+  }
+
+  /** proxy_get_property into the out slots. */
+  function fetch(path: ArrayBuffer): WasmResult {
     clearOut();
-    const result = record(proxy_get_property(changetype<usize>(path), path.byteLength, PTR_OUT, SIZE_OUT));
-    if (result != WasmResult.Ok) return null;
-    return new PropertyValue(takeBytes());
+    return record(proxy_get_property(changetype<usize>(path), path.byteLength, PTR_OUT, SIZE_OUT));
   }
 
   /**
@@ -140,29 +153,23 @@ export namespace properties {
 
   /** An int, timestamp or duration (8 bytes little-endian); `fallback` when absent, 0 when not 8 bytes (as PropertyValue#asInt). */
   export function getInt<P>(path: P, fallback: i64 = 0): i64 {
-    if (!readScalar<P>(path)) return fallback;
-    return SCALAR.length == 8 ? load<i64>(SCALAR.dataStart) : 0;
+    return readScalar<P>(path) ? fixed8<i64>(SCALAR.dataStart, SCALAR.length) : fallback;
   }
 
   export function getUint<P>(path: P, fallback: u64 = 0): u64 {
-    if (!readScalar<P>(path)) return fallback;
-    return SCALAR.length == 8 ? load<u64>(SCALAR.dataStart) : 0;
+    return readScalar<P>(path) ? fixed8<u64>(SCALAR.dataStart, SCALAR.length) : fallback;
   }
 
   export function getDouble<P>(path: P, fallback: f64 = 0): f64 {
-    if (!readScalar<P>(path)) return fallback;
-    return SCALAR.length == 8 ? load<f64>(SCALAR.dataStart) : 0;
+    return readScalar<P>(path) ? fixed8<f64>(SCALAR.dataStart, SCALAR.length) : fallback;
   }
 
   export function getBool<P>(path: P, fallback: bool = false): bool {
-    if (!readScalar<P>(path)) return fallback;
-    return SCALAR.length >= 1 && load<u8>(SCALAR.dataStart) != 0;
+    return readScalar<P>(path) ? flag(SCALAR.dataStart, SCALAR.length) : fallback;
   }
 
   function readScalar<P>(path: P): bool {
-    const encoded = encodedPath<P>(path);
-    clearOut();
-    return takeInto(record(proxy_get_property(changetype<usize>(encoded), encoded.byteLength, PTR_OUT, SIZE_OUT)), SCALAR);
+    return takeInto(fetch(encodedPath<P>(path)), SCALAR);
   }
 
   export function getBytes<P>(path: P): ArrayBuffer | null {

@@ -20,10 +20,7 @@ export namespace sharedData {
   /** The entry under `key`, or null (`lastResult()` is NotFound). An empty value is an entry too. */
   export function get(key: string): SharedDataEntry | null {
     const k = utf8(key);
-    clearOut();
-    store<u32>(EXTRA_OUT, 0);
-    const result = record(proxy_get_shared_data(changetype<usize>(k), k.byteLength, PTR_OUT, SIZE_OUT, EXTRA_OUT));
-    if (result != WasmResult.Ok) return null;
+    if (fetch(changetype<usize>(k), k.byteLength) != WasmResult.Ok) return null;
     // Envoy writes the cas even for an empty value (ptr 0 / size 0).
     const cas = load<u32>(EXTRA_OUT);
     return new SharedDataEntry(takeBytes(), cas);
@@ -31,15 +28,20 @@ export namespace sharedData {
 
   let readCas: u32 = 0;
 
+  /** proxy_get_shared_data into the out slots (the cas in EXTRA_OUT). */
+  function fetch(key: usize, keySize: i32): WasmResult {
+    clearOut();
+    store<u32>(EXTRA_OUT, 0);
+    return record(proxy_get_shared_data(key, keySize, PTR_OUT, SIZE_OUT, EXTRA_OUT));
+  }
+
   /**
    * Reads the value under `key` into `into`, making no string or entry: for a
    * read-modify-write on every request, with ByteBuffers made once. True when found, its
    * CAS token then in `lastCas()`; false (`lastResult()` NotFound) with `into` emptied.
    */
   export function readInto(key: ByteBuffer, into: ByteBuffer): bool {
-    clearOut();
-    store<u32>(EXTRA_OUT, 0);
-    const result = record(proxy_get_shared_data(key.dataStart, key.length, PTR_OUT, SIZE_OUT, EXTRA_OUT));
+    const result = fetch(key.dataStart, key.length);
     readCas = result == WasmResult.Ok ? load<u32>(EXTRA_OUT) : 0;
     return takeInto(result, into);
   }

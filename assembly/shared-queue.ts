@@ -45,9 +45,7 @@ export class SharedQueue {
 
   /** The oldest item, or null: `lastResult()` is Empty when nothing is waiting, NotFound for an unknown queue. */
   dequeue(): ArrayBuffer | null {
-    clearOut();
-    const result = record(proxy_dequeue_shared_queue(this.token, PTR_OUT, SIZE_OUT));
-    return result == WasmResult.Ok ? takeBytes() : null;
+    return this.take() == WasmResult.Ok ? takeBytes() : null;
   }
 
   /** Appends what `buffer` holds: `enqueue` without a string per item. */
@@ -57,13 +55,18 @@ export class SharedQueue {
 
   /** Takes the oldest item into `into` (no object per item); false like `dequeue`'s null, with `into` emptied. */
   dequeueInto(into: ByteBuffer): bool {
-    clearOut();
-    return takeInto(record(proxy_dequeue_shared_queue(this.token, PTR_OUT, SIZE_OUT)), into);
+    return takeInto(this.take(), into);
   }
 
   /** The oldest item as UTF-8 text, or null like `dequeue`. */
   dequeueText(): string | null {
     const item = this.dequeue();
     return item !== null ? String.UTF8.decode(item) : null;
+  }
+
+  /** proxy_dequeue_shared_queue into the out slots. */
+  private take(): WasmResult {
+    clearOut();
+    return record(proxy_dequeue_shared_queue(this.token, PTR_OUT, SIZE_OUT));
   }
 }
