@@ -85,8 +85,7 @@ export class ByteBuffer {
   /** Now holds a copy of `size` bytes at `ptr`. */
   copyFrom(ptr: usize, size: i32): void {
     this.used = 0;
-    this.resize(size);
-    if (size > 0) memory.copy(this.dataStart, ptr, <usize>size);
+    this.appendRaw(ptr, size);
   }
 
   /** The byte at `index` (-1 outside). */
