@@ -29,8 +29,8 @@ module.exports = {
     layer(
       "envoy",
       "envoy/",
-      ["wasm/types.ts", "wasm/pairs.ts"],
-      "Envoy's model knows the ABI's enums and the pairs codec, never WebAssembly memory, host calls or the VM",
+      ["wasm/types.ts", "wasm/pairs.ts", "wasm/utf8.ts"],
+      "Envoy's model knows the ABI's enums, the pairs codec and UTF-8, never WebAssembly memory, host calls or the VM",
     ),
     layer("hostcalls", "hostcalls/", ["envoy/", "wasm/"], "host calls reach the VM only through the ports in hostcalls/ports.ts"),
     layer("vm", "vm/", ["hostcalls/", "envoy/", "wasm/"], "the VM is put together from the layers below; the test API sits on top of it"),

@@ -8,12 +8,13 @@
 import { existsSync, readFileSync, statSync, writeFileSync, renameSync } from "node:fs";
 import wabtInit from "wabt";
 import {
-  clearCompiledModuleCache, HeaderMap, Host, LogLevel, MockEnvoy, type HostOptions, type HttpCallbacks, type HttpCalloutRequest, type UpstreamRequest, type Upstreams,
+  HeaderMap, Host, LogLevel, MockEnvoy, type HostOptions, type HttpCallbacks, type HttpCalloutRequest, type UpstreamRequest, type Upstreams,
 } from "proxy-wasm-as";
 import {
   basicAuthFloorWat, emptyModuleWat, extAuthzFloorWat, headerAppendFloorWat, headerAuthorizationFloorWat, rateLimitFloorWat,
   requestStatsAggregatorFloorWat, requestStatsWorkerFloorWat,
 } from "./floors.js";
+import { INSTANT_HOST_VARIANTS, measureInstantHosts } from "./instant-hosts.js";
 
 const quick = process.argv.includes("--quick");
 const jsonIndex = process.argv.indexOf("--json");
@@ -28,7 +29,8 @@ const COST_ROUNDS = quick ? 3 : 9;
 const METER_STREAMS = quick ? 200 : 2_000;
 const MEMORY_STREAMS = quick ? 20_000 : 1_000_000;
 const OPEN_AT_ONCE = 1_000;
-const LOAD_ROUNDS = quick ? 50 : 500;
+const LOAD_ROUNDS = quick ? 1 : 5;
+const LOAD_RUNS = quick ? 100 : 500;
 const LOAD_TARGET_MS = 0.2;
 
 type Pairs = [string, string][];
@@ -417,32 +419,13 @@ for (const example of examples) {
   }
 }
 
-lines.push("", `## Instant hosts: Host.load + start + one stream of header-append (median of ${LOAD_ROUNDS} interleaved runs)`);
+lines.push(
+  "",
+  `## Instant hosts: Host.load + start + one stream of header-append (each variant in ${LOAD_ROUNDS} fresh processes of ${LOAD_RUNS} loads, like test files; the median of their medians)`,
+);
 {
-  const wasm = new Uint8Array(readFileSync("examples/header-append/build/release.wasm"));
-  const pluginConfig = JSON.stringify(appendConfig);
-  const once = async (options: HostOptions, uncached: boolean): Promise<number> => {
-    if (uncached) clearCompiledModuleCache(wasm);
-    const start = process.hrtime.bigint();
-    const host = await started(wasm, { pluginConfig, ...options });
-    plainStream(REQUEST)(host).run();
-    return Number(process.hrtime.bigint() - start) / 1e6;
-  };
-  const variants: { label: string; options: HostOptions; uncached: boolean }[] = [
-    { label: "compiled on every load (as before the cache), no budget", options: {}, uncached: true },
-    { label: "cached, no budget", options: {}, uncached: false },
-    { label: "cached, default step budget (what tests get)", options: { stepBudget: undefined }, uncached: false },
-  ];
-  for (const v of variants) for (let i = 0; i < 20; i++) await once(v.options, v.uncached); // warm-up (and the instrumented copy's disk cache)
-  const samples = variants.map(() => [] as number[]);
-  for (let round = 0; round < LOAD_ROUNDS; round++) {
-    for (let k = 0; k < variants.length; k++) {
-      const i = (k + round) % variants.length;
-      samples[i]!.push(await once(variants[i]!.options, variants[i]!.uncached));
-    }
-  }
-  const medians = samples.map(median);
-  variants.forEach((v, i) => {
+  const medians = measureInstantHosts(LOAD_ROUNDS, LOAD_RUNS);
+  INSTANT_HOST_VARIANTS.forEach((v, i) => {
     const ms = medians[i]!;
     results[`instantHost.${i}`] = { label: v.label, ms };
     const versus = i === 0 ? "baseline" : `${(ms / medians[0]!).toFixed(3)}× of the baseline; target ≤ ${LOAD_TARGET_MS} ms: ${ms <= LOAD_TARGET_MS ? "met" : "MISSED"}`;

@@ -4,7 +4,7 @@
 // every host call the way Envoy does.
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { compilePlugin } from "./wasm/compiled-modules.js";
+import { compilePlugin, compiledPluginNow } from "./wasm/compiled-modules.js";
 import { ModuleLoadError, UNKNOWN_ABI } from "./wasm/module.js";
 import { pagesWithin } from "./wasm/memory-limit.js";
 import type { OffsetMap } from "./wasm/offset-map.js";
@@ -31,6 +31,7 @@ import type { SharedQueueRegistry } from "./envoy/shared-queues.js";
 import { TcpConnection, type TcpConnectionOptions } from "./tcp-connection.js";
 import { PluginVm, RESTRICTED_CALLBACK } from "./vm/vm.js";
 import { PluginTrapError } from "./wasm/diagnostics/trap-error.js";
+import { utf8Bytes } from "./wasm/utf8.js";
 
 export type ModuleSource = string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
 
@@ -73,11 +74,9 @@ export class Host {
    */
   static async load(source: ModuleSource, options: HostOptions = {}, process?: ProxyProcess): Promise<Host> {
     const settings = resolveSettings(options);
-    const { module, abiVersion, imported, instrumented, metered, sourceMap, bytes, uninstrumentedReason, coverageBuilds, importedFunctions, offsetMaps } = await compile(source, {
-      instrument: settings.stepBudget !== undefined,
-      meterCost: settings.meterCost,
-      maxMemoryPages: pagesWithin(settings.maxMemoryBytes),
-    }, options.sourceMap);
+    const how = { instrument: settings.stepBudget !== undefined, meterCost: settings.meterCost, maxMemoryPages: pagesWithin(settings.maxMemoryBytes) };
+    const { module, abiVersion, imported, instrumented, metered, sourceMap, bytes, uninstrumentedReason, coverageBuilds, importedFunctions, offsetMaps } =
+      compiledNow(source, how, options.sourceMap) ?? (await compile(source, how, options.sourceMap));
     if (settings.meterCost && !metered) throw new RangeError("meterCost needs the module's bytes (a path, URL or buffer), not a compiled WebAssembly.Module");
     // Without a process (MockEnvoy) the VM gets a private one: its own shared data, queues, stats.
     const vm = new PluginVm(settings, abiVersion, process);
@@ -382,7 +381,7 @@ export class Host {
    */
   invokeForeignFunction(functionId: number, args: Uint8Array | string = new Uint8Array(0)): boolean {
     if (!this.root.created || this.root.deleted) return false;
-    const bytes = typeof args === "string" ? new TextEncoder().encode(args) : args;
+    const bytes = typeof args === "string" ? utf8Bytes(args) : args;
     return this.vm.event(() => this.root.foreignFunction(functionId, bytes));
   }
 
@@ -424,8 +423,18 @@ interface LoadedModule {
   importedFunctions?: ReadonlySet<string>;
 }
 
+type CompileHow = { instrument: boolean; meterCost: boolean | "byFunction"; maxMemoryPages: number };
+
+/** A buffer whose compile is cached and finished, at once (most loads of a test file); else undefined, for `compile`. */
+function compiledNow(source: ModuleSource, how: CompileHow, mapOption: SourceMapSource | false | undefined): LoadedModule | undefined {
+  if (!(source instanceof Uint8Array)) return undefined;
+  if (coverageVariant(source)) return undefined; // its counting copy runs instead
+  const compiled = compiledPluginNow(source, { ...how, coverage: false });
+  return compiled && { ...compiled, sourceMap: mapOption || undefined };
+}
+
 /** Bytes → checked, compiled (and instrumented) module, cached by content; a ready WebAssembly.Module is checked by import names only and runs as it is. */
-async function compile(source: ModuleSource, how: { instrument: boolean; meterCost: boolean | "byFunction"; maxMemoryPages: number }, mapOption: SourceMapSource | false | undefined): Promise<LoadedModule> {
+async function compile(source: ModuleSource, how: CompileHow, mapOption: SourceMapSource | false | undefined): Promise<LoadedModule> {
   if (source instanceof WebAssembly.Module) return { ...inspectCompiled(source), instrumented: false, metered: false, sourceMap: mapOption || undefined, coverageBuilds: [] };
   let bytes = await readSource(source);
   let map = mapOption === false ? undefined : (mapOption ?? (typeof source === "string" || source instanceof URL ? findSourceMapBeside(source, bytes) : undefined));

@@ -14,6 +14,7 @@ import { mergePropertyTrees, type PropertyTree } from "./envoy/properties.js";
 import { HttpFilterContext } from "./vm/http-filter-context.js";
 import type { RootContext } from "./vm/root-context.js";
 import type { PluginVm } from "./vm/vm.js";
+import { utf8Bytes } from "./wasm/utf8.js";
 
 export type { LocalResponse } from "./envoy/http/local-replies.js";
 
@@ -61,7 +62,6 @@ export interface HttpMessage {
 }
 
 const utf8 = new TextDecoder("utf-8");
-const encoder = new TextEncoder();
 
 export class HttpStream {
   readonly contextId: number;
@@ -102,7 +102,7 @@ export class HttpStream {
   }
 
   private bodyInput(chunk: string | Uint8Array): Uint8Array {
-    if (typeof chunk === "string") return encoder.encode(chunk);
+    if (typeof chunk === "string") return utf8Bytes(chunk);
     return this.copyBodyInput ? chunk.slice() : chunk;
   }
 

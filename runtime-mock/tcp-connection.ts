@@ -17,6 +17,7 @@ import type { Flow } from "./envoy/tcp/flow.js";
 import type { RootContext } from "./vm/root-context.js";
 import { TcpFilterContext } from "./vm/tcp-filter-context.js";
 import type { PluginVm } from "./vm/vm.js";
+import { utf8Bytes } from "./wasm/utf8.js";
 
 export interface TcpConnectionOptions {
   /** Property overrides for this connection, merged over the host's. */
@@ -51,8 +52,7 @@ export interface TcpDataFlow {
 }
 
 const utf8 = new TextDecoder("utf-8");
-const encoder = new TextEncoder();
-const toBytes = (chunk: string | Uint8Array) => (typeof chunk === "string" ? encoder.encode(chunk) : chunk.slice());
+const toBytes = (chunk: string | Uint8Array) => (typeof chunk === "string" ? utf8Bytes(chunk) : chunk.slice());
 
 export class TcpConnection {
   readonly contextId: number;

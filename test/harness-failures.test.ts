@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import wabtInit from "wabt";
 import { FilterHeadersStatus, Host, LogLevel, PluginTrapError, type HostOptions, type PluginFailure, type TrapKind } from "../runtime-mock/index.js";
 import { readFunctionNames, sourceMappingUrl } from "../runtime-mock/wasm/custom-sections.js";
-import { compilePlugin } from "../runtime-mock/wasm/compiled-modules.js";
+import { clearCompiledModuleCache, compilePlugin, compiledPluginNow } from "../runtime-mock/wasm/compiled-modules.js";
 import { FUNCTION_NAMES_FIELD } from "../runtime-mock/wasm/diagnostics/source-map.js";
 import { shortName } from "../runtime-mock/wasm/diagnostics/failure.js";
 
@@ -231,5 +231,22 @@ describe("instant hosts: compiled modules are cached by content", () => {
     const after = compilePlugin(bytes, { instrument: false });
     assert.notEqual(after, before);
     await after;
+  });
+
+  test("a finished compile is found at once, checked against the bytes, and dropped by clearCompiledModuleCache", async () => {
+    const bytes = new Uint8Array(readFileSync(fixture("release")));
+    const compiled = await compilePlugin(bytes, { instrument: false });
+    assert.equal(compiledPluginNow(bytes, { instrument: false }), compiled, "settled: no promise to wait for");
+    assert.equal(compiledPluginNow(bytes, { instrument: false, maxMemoryPages: 17 }), undefined, "a variant not compiled yet is not");
+    const host = await Host.load(bytes, { stepBudget: false });
+    assert.equal(host.start().ok, true);
+    bytes[bytes.length - 1] ^= 0x40; // in the sourceMappingURL section: still valid, content no other test made
+    assert.equal(compiledPluginNow(bytes, { instrument: false }), undefined, "changed bytes are not the settled entry");
+    const changed = await Host.load(bytes, { stepBudget: false });
+    assert.equal(changed.start().ok, true);
+    const recompiled = compiledPluginNow(bytes, { instrument: false });
+    assert.ok(recompiled !== undefined && recompiled !== compiled, "the new content compiled on its own, and is found at once next time");
+    clearCompiledModuleCache(bytes);
+    assert.equal(compiledPluginNow(bytes, { instrument: false }), undefined, "cleared");
   });
 });

@@ -6,6 +6,7 @@
 // extension calling the plugin's proxy_on_foreign_function) is RootContext.foreignFunction.
 import { deflateSync, inflateSync } from "node:zlib";
 import { WasmResult } from "../wasm/types.js";
+import { utf8Bytes } from "../wasm/utf8.js";
 
 /** Who is calling: the plugin and the context the call acts on (the effective context). */
 export interface ForeignFunctionCaller {
@@ -23,14 +24,13 @@ export type ForeignFunctionResult = Uint8Array | string | void | { status: WasmR
 
 export type ForeignFunction = (args: Uint8Array, caller: ForeignFunctionCaller) => ForeignFunctionResult;
 
-const encoder = new TextEncoder();
 
 /** A result in the form the host function writes back: status, and output bytes if any. */
 export function normalizeResult(result: ForeignFunctionResult): { status: WasmResult; output?: Uint8Array } {
   if (result === undefined) return { status: WasmResult.Ok };
-  if (typeof result === "string") return { status: WasmResult.Ok, output: encoder.encode(result) };
+  if (typeof result === "string") return { status: WasmResult.Ok, output: utf8Bytes(result) };
   if (result instanceof Uint8Array) return { status: WasmResult.Ok, output: result };
-  const output = typeof result.result === "string" ? encoder.encode(result.result) : result.result;
+  const output = typeof result.result === "string" ? utf8Bytes(result.result) : result.result;
   return { status: result.status, output };
 }
 

@@ -17,10 +17,6 @@ export class IdTable<V> {
   /** Slots that are not EMPTY (live or DELETED): probing needs some EMPTY ones left. */
   private used = 0;
 
-  constructor() {
-    this.rebuild(16);
-  }
-
   get size(): number {
     return this.live;
   }
@@ -73,6 +69,8 @@ export class IdTable<V> {
   }
 
   private find(id: number): number {
+    // No arrays until the first set: most tables of a short-lived host stay empty.
+    if (this.ids.length === 0) return -1;
     const mask = this.ids.length - 1;
     for (let slot = home(id, mask); ; slot = (slot + 1) & mask) {
       const at = this.ids[slot];

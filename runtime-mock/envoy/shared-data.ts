@@ -3,15 +3,15 @@
 // skipping 0). A partition goes away with the last VM of its vm_id (cpp-host VmIdHandle).
 import { WasmResult } from "../wasm/types.js";
 import { latin1 } from "./properties/path.js";
+import { utf8Bytes } from "../wasm/utf8.js";
 
 interface Slot {
   value: Uint8Array;
   cas: number;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const bytesOf = (data: Uint8Array | string) => (typeof data === "string" ? encoder.encode(data) : data);
+const bytesOf = (data: Uint8Array | string) => (typeof data === "string" ? utf8Bytes(data) : data);
 const keyOf = (key: Uint8Array | string) => latin1(bytesOf(key));
 
 export class SharedDataStore {

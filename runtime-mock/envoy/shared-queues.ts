@@ -5,6 +5,7 @@
 // the root context is gone by then, as cpp-host's posted lambda does.
 import { WasmResult } from "../wasm/types.js";
 import { latin1 } from "./properties/path.js";
+import { utf8Bytes } from "../wasm/utf8.js";
 
 /** Who gets `proxy_on_queue_ready`: a root context in one VM (the VM makes these, see PluginVm.queueSubscriber). */
 export interface QueueSubscriber {
@@ -27,8 +28,7 @@ export interface QueueNotification {
   token: number;
 }
 
-const encoder = new TextEncoder();
-const bytesOf = (data: Uint8Array | string) => (typeof data === "string" ? encoder.encode(data) : data);
+const bytesOf = (data: Uint8Array | string) => (typeof data === "string" ? utf8Bytes(data) : data);
 const keyOf = (vmId: string, name: Uint8Array | string) => `${vmId}\0${latin1(bytesOf(name))}`;
 
 export class SharedQueueRegistry {

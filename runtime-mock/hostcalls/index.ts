@@ -28,28 +28,69 @@ const TABLES: readonly ((host: HostCallPorts) => HostFunctionTable)[] = [
 /** Which table provides each `env` function; the names are static, so the first VM's tables tell. */
 let tableOf: Map<string, number> | undefined;
 
-/** The `env` functions: all of them, or only the tables that provide `only`'s (building the rest per VM is most of a load's cost). */
-function envFunctions(host: HostCallPorts, only: ReadonlySet<string> | undefined): HostFunctionTable {
-  if (!only || !tableOf) {
-    const tables = TABLES.map((table) => table(host));
-    tableOf ??= new Map(tables.flatMap((table, index) => Object.keys(table).map((name) => [name, index] as const)));
-    return Object.assign({}, ...tables) as HostFunctionTable;
-  }
-  const needed = new Set<number>();
+/** What to link for one module's imports: the tables that provide them and the names each module gets. */
+interface LinkPlan {
+  tables: number[];
+  env: string[];
+  wasi: Map<string, string[]>;
+}
+// Keyed by the compiled module's import set (one object per cached module), so a test file
+// that loads one plugin again and again works its plan out once.
+const plans = new WeakMap<ReadonlySet<string>, Map<AbiVersion | undefined, LinkPlan>>();
+
+function linkPlan(only: ReadonlySet<string>, abiVersion: AbiVersion | undefined, host: HostCallPorts): LinkPlan {
+  let byVersion = plans.get(only);
+  if (!byVersion) plans.set(only, (byVersion = new Map()));
+  let plan = byVersion.get(abiVersion);
+  if (plan) return plan;
+  tableOf ??= new Map(TABLES.flatMap((table, index) => Object.keys(table(host)).map((name) => [name, index] as const)));
+  const registered = registeredFunctions(abiVersion);
+  const tables = new Set<number>();
+  const env: string[] = [];
+  const wasi = new Map<string, string[]>();
   for (const key of only) {
-    const index = key.startsWith("env.") ? tableOf.get(key.slice(4)) : undefined;
-    if (index !== undefined) needed.add(index);
+    if (!registered.has(key)) continue; // left unlinked: instantiation fails as in cpp-host
+    const dot = key.indexOf(".");
+    const module = key.slice(0, dot);
+    const name = key.slice(dot + 1);
+    if (module === "env") {
+      const index = tableOf.get(name);
+      if (index === undefined) continue;
+      tables.add(index);
+      env.push(name);
+    } else if (WASI_MODULES.includes(module as (typeof WASI_MODULES)[number])) {
+      let names = wasi.get(module);
+      if (!names) wasi.set(module, (names = []));
+      names.push(name);
+    }
   }
-  return Object.assign({}, ...[...needed].sort((a, b) => a - b).map((index) => TABLES[index]!(host))) as HostFunctionTable;
+  plan = { tables: [...tables].sort((a, b) => a - b), env, wasi };
+  byVersion.set(abiVersion, plan);
+  return plan;
 }
 
-/** `only`: link just these (`module.name`, the module's imports). */
+/** `only`: link just these (`module.name`, the module's imports); without it, every host function of the version. */
 export function createHostImports(host: HostCallPorts, only?: ReadonlySet<string>): WebAssembly.Imports {
-  const env = envFunctions(host, only);
   const registered = registeredFunctions(host.abiVersion);
-  const imports: WebAssembly.Imports = { env: guardAll(host, "env", env, registered, WasmResult.InternalFailure, only) };
-  if (only && ![...only].some((key) => WASI_MODULES.some((module) => key.startsWith(`${module}.`)))) return imports;
-  const wasi = createWasiFunctions({
+  if (!only) {
+    const env = Object.assign({}, ...TABLES.map((table) => table(host))) as HostFunctionTable;
+    const wasi = wasiFunctions(host);
+    const imports: WebAssembly.Imports = { env: guardAll(host, "env", env, Object.keys(env), registered, WasmResult.InternalFailure) };
+    for (const module of WASI_MODULES) imports[module] = guardAll(host, module, wasi, Object.keys(wasi), registered, WasiErrno.Fault);
+    return imports;
+  }
+  const plan = linkPlan(only, host.abiVersion, host);
+  const env: HostFunctionTable = {};
+  for (const index of plan.tables) Object.assign(env, TABLES[index]!(host));
+  const imports: WebAssembly.Imports = { env: guardAll(host, "env", env, plan.env, registered, WasmResult.InternalFailure) };
+  if (plan.wasi.size === 0) return imports;
+  const wasi = wasiFunctions(host);
+  for (const [module, names] of plan.wasi) imports[module] = guardAll(host, module, wasi, names, registered, WasiErrno.Fault);
+  return imports;
+}
+
+function wasiFunctions(host: HostCallPorts): HostFunctionTable {
+  return createWasiFunctions({
     memory: host.memory,
     log: (level, message) => host.logFromPlugin(level, message),
     environment: () => host.settings.environment,
@@ -57,8 +98,6 @@ export function createHostImports(host: HostCallPorts, only?: ReadonlySet<string
     monotonicNs: () => host.settings.clock.monotonicNs(),
     randomBytes: (n) => host.randomBytes(n),
   });
-  for (const module of WASI_MODULES) imports[module] = guardAll(host, module, wasi, registered, WasiErrno.Fault, only);
-  return imports;
 }
 
 const registeredByVersion = new Map<AbiVersion | undefined, ReadonlySet<string>>();
@@ -74,12 +113,10 @@ function registeredFunctions(abiVersion: AbiVersion | undefined): ReadonlySet<st
   return registered;
 }
 
-function guardAll(host: HostCallPorts, module: string, table: HostFunctionTable, registered: ReadonlySet<string>, onHostError: number, only?: ReadonlySet<string>) {
+function guardAll(host: HostCallPorts, module: string, table: HostFunctionTable, names: readonly string[], registered: ReadonlySet<string>, onHostError: number) {
   const out: Record<string, HostFunction> = {};
-  const prefix = `${module}.`;
-  const names = only ? [...only].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length)) : Object.keys(table);
   for (const name of names) {
-    const qualified = `${prefix}${name}`;
+    const qualified = `${module}.${name}`;
     const fn = table[name];
     if (!fn || !registered.has(qualified)) continue;
     out[name] = (...args: unknown[]) => {

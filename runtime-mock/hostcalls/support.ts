@@ -3,6 +3,7 @@
 // JS numbers and are read as u32 words; i64 arguments arrive as BigInt.
 import { WasmResult } from "../wasm/types.js";
 import type { CallScope } from "./ports.js";
+import { utf8Bytes } from "../wasm/utf8.js";
 
 type Memory = Pick<CallScope, "memory">;
 
@@ -13,10 +14,9 @@ export type HostFunctionTable = Record<string, HostFunction>;
 export const u32 = (value: number): number => value >>> 0;
 
 const utf8 = new TextDecoder("utf-8");
-const encoder = new TextEncoder();
 
 export const text = (bytes: Uint8Array): string => utf8.decode(bytes);
-export const bytesOf = (value: string): Uint8Array => encoder.encode(value);
+export const bytesOf = (value: string): Uint8Array => utf8Bytes(value);
 
 /** Plugin bytes [ptr, ptr+len), or undefined (→ INVALID_MEMORY_ACCESS). */
 export function readBytes(host: Memory, ptr: number, len: number): Uint8Array | undefined {

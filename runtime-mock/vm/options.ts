@@ -9,6 +9,7 @@ import { DEFAULT_STEP_BUDGET } from "../wasm/cost-meter.js";
 import { ENVOY_MAX_MEMORY_BYTES, PAGE_BYTES } from "../wasm/memory-limit.js";
 import type { SourceMapSource } from "../wasm/diagnostics/source-map.js";
 import { VirtualClock, type Clock } from "../envoy/scheduler.js";
+import { utf8Bytes } from "../wasm/utf8.js";
 
 export interface HostOptions {
   /** Envoy root_id; default "" (what Istio sends when pluginName is unset). */
@@ -113,7 +114,6 @@ export interface VmSettings {
 
 export const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
 
-const encoder = new TextEncoder();
 
 export function resolveSettings(options: HostOptions = {}): VmSettings {
   const rootId = options.rootId ?? "";
@@ -154,9 +154,9 @@ export function resolveSettings(options: HostOptions = {}): VmSettings {
 
 function toBytes(value: string | Uint8Array | object | undefined): Uint8Array {
   if (value === undefined) return new Uint8Array(0);
-  if (typeof value === "string") return encoder.encode(value);
+  if (typeof value === "string") return utf8Bytes(value);
   if (value instanceof Uint8Array) return value.slice();
-  return encoder.encode(JSON.stringify(value));
+  return utf8Bytes(JSON.stringify(value));
 }
 
 

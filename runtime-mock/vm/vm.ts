@@ -64,6 +64,15 @@ const ABI_MARKERS: Record<string, AbiVersion> = {
 
 type Phase = "unbound" | "initializing" | "running";
 
+/** The first memory among an instance's exports or a module's provided imports, in their order. */
+function firstMemory(objects: Record<string, unknown>): WebAssembly.Memory | undefined {
+  for (const name in objects) {
+    const value = objects[name];
+    if (value instanceof WebAssembly.Memory) return value;
+  }
+  return undefined;
+}
+
 /** How the filter exists on a stream or connection: the plugin, Envoy's empty context of a failed VM (fail closed), or not at all (fail open). */
 export type FilterMode = "plugin" | "failedVm" | "absent";
 
@@ -210,15 +219,17 @@ export class PluginVm implements ContextVm, HostCallPorts {
     // The step guard's counter (wasm/cost-meter.ts); the host sets it before each call.
     const left = this.exports[STEPS_GLOBAL];
     if (left instanceof WebAssembly.Global) this.steps = left;
-    const exported = Object.values(this.exports).find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
-    const imported = Object.values(this.providedImports)
-      .flatMap((m) => Object.values(m))
-      .find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
-    const memory = exported ?? imported;
+    const memory = firstMemory(this.exports) ?? Object.values(this.providedImports).map(firstMemory).find((m) => m !== undefined);
     if (!memory) throw new Error("the instance neither exports nor imports a memory");
-    this.allocatorName = ["malloc", "proxy_on_memory_allocate"].find((n) => this.exportedFunction(n));
+    this.allocatorName = this.exportedFunction("malloc") ? "malloc" : this.exportedFunction("proxy_on_memory_allocate") ? "proxy_on_memory_allocate" : undefined;
     this.memory.bind(memory, this.allocatorName ? (size) => this.allocate(size) : undefined);
-    this.abiVersion ??= Object.keys(this.exports).map((n) => ABI_MARKERS[n]).find((v) => v !== undefined);
+    if (this.abiVersion === undefined) {
+      for (const name in this.exports) {
+        if (!Object.hasOwn(ABI_MARKERS, name)) continue;
+        this.abiVersion = ABI_MARKERS[name];
+        break;
+      }
+    }
     this.currentId = 0;
     this.phase = "running";
   }

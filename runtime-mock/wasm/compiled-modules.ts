@@ -44,6 +44,9 @@ export interface CompileOptions {
 /** How many compiled modules stay cached: enough for a suite's fixtures, bounded for generated ones. */
 const CAPACITY = 256;
 const cache = new Map<string, Promise<CompiledPlugin>>();
+// The compiles that have finished, by the same keys: a load that finds one goes on without
+// waiting a turn of the microtask queue for each promise on its way.
+const settled = new Map<string, CompiledPlugin>();
 
 const maxPages = (options: CompileOptions): number => options.maxMemoryPages ?? pagesWithin(ENVOY_MAX_MEMORY_BYTES);
 // A test that loads the same buffer in every test hashes it once: the digest is kept with
@@ -65,9 +68,37 @@ const cacheKey = (bytes: Uint8Array, options: CompileOptions): string =>
  * next load compiles again (for benchmarks, and embedders that load many one-off modules).
  */
 export function clearCompiledModuleCache(bytes?: Uint8Array): void {
-  if (!bytes) return cache.clear();
+  if (!bytes) {
+    cache.clear();
+    settled.clear();
+    return;
+  }
   const id = `${contentHash(bytes)}/`;
-  for (const key of [...cache.keys()]) if (key.startsWith(id) && key.endsWith("/plain")) cache.delete(key);
+  for (const key of [...cache.keys()]) {
+    if (key.startsWith(id) && key.endsWith("/plain")) {
+      cache.delete(key);
+      settled.delete(key);
+    }
+  }
+}
+
+/** The compiled module when it is cached and finished compiling (the synchronous path of a repeated load); else undefined. */
+export function compiledPluginNow(bytes: Uint8Array, options: CompileOptions): CompiledPlugin | undefined {
+  const key = cacheKey(bytes, options);
+  const done = settled.get(key);
+  if (done) touch(key);
+  return done;
+}
+
+let newest: string | undefined;
+// Most recently used last, so the oldest entry is the one evicted (a test file loading one
+// plugin again and again finds it newest already, and moves nothing).
+function touch(key: string): void {
+  if (key === newest) return;
+  const hit = cache.get(key)!;
+  cache.delete(key);
+  cache.set(key, hit);
+  newest = key;
 }
 
 /**
@@ -78,16 +109,26 @@ export function compilePlugin(bytes: Uint8Array, options: CompileOptions): Promi
   const key = cacheKey(bytes, options);
   const hit = cache.get(key);
   if (hit) {
-    // Most recently used last, so the oldest entry is the one evicted.
-    cache.delete(key);
-    cache.set(key, hit);
+    touch(key);
     return hit;
   }
   const compiled = compileUncached(bytes, options);
   cache.set(key, compiled);
-  if (cache.size > CAPACITY) cache.delete(cache.keys().next().value!);
-  // A module that fails its checks is not kept: the next load reports it again, at no cost worth saving.
-  compiled.catch(() => cache.delete(key));
+  newest = key;
+  if (cache.size > CAPACITY) {
+    const oldest = cache.keys().next().value!;
+    cache.delete(oldest);
+    settled.delete(oldest);
+  }
+  compiled.then(
+    (done) => {
+      if (cache.get(key) === compiled) settled.set(key, done);
+    },
+    // A module that fails its checks is not kept: the next load reports it again, at no cost worth saving.
+    () => {
+      if (cache.get(key) === compiled) cache.delete(key);
+    },
+  );
   return compiled;
 }
 

@@ -87,9 +87,14 @@ export const moduleDigest = (bytes: Uint8Array): string => createHash("sha256").
 
 let manifest: { dir: string; modules: CoverageManifest["modules"] } | undefined;
 
+// Read once: `pwas coverage` sets it in the environment of the test command's processes,
+// and a process.env read costs about as much as the rest of a cached load's lookup.
+let dirFromEnv: string | undefined | null = null;
+const coverageDir = (): string | undefined => (dirFromEnv === null ? (dirFromEnv = process.env[COVERAGE_DIR_ENV] || undefined) : dirFromEnv);
+
 /** The counting copy of a module when coverage is being collected and `bytes` is a listed build; else undefined. */
 export function coverageVariant(bytes: Uint8Array): { bytes: Uint8Array; path: string } | undefined {
-  const dir = process.env[COVERAGE_DIR_ENV];
+  const dir = coverageDir();
   if (!dir) return undefined;
   if (manifest?.dir !== dir) {
     const file = join(dir, "manifest.json");
@@ -123,7 +128,7 @@ export function coverageImports(buildIds: readonly string[]): Record<string, (id
 }
 
 function flushCounts(): void {
-  const dir = process.env[COVERAGE_DIR_ENV];
+  const dir = coverageDir();
   if (!dir || counts.size === 0) return;
   const dense: Record<string, number[]> = {};
   for (const [buildId, hits] of counts) dense[buildId] = Array.from(hits, (n) => n ?? 0);

@@ -4,10 +4,10 @@
 // its names in the source map instead (see `splitFunctionNames`), so the module Envoy
 // loads grows by no more than the sourceMappingURL section.
 import { Malformed, Reader, readSections, type Section } from "./module.js";
+import { utf8Bytes } from "./utf8.js";
 
 const CUSTOM = 0;
 const FUNCTION_NAMES = 1;
-const encoder = new TextEncoder();
 
 function customSection(bytes: Uint8Array, sections: Section[], name: string): Section | undefined {
   for (const section of sections) {
@@ -153,6 +153,6 @@ function uleb(value: number): number[] {
 }
 
 function string(text: string): number[] {
-  const bytes = encoder.encode(text);
+  const bytes = utf8Bytes(text);
   return [...uleb(bytes.length), ...bytes];
 }

@@ -3,15 +3,19 @@
 import { WasmResult } from "./types.js";
 
 const utf8 = new TextDecoder("utf-8");
+// Before a memory is bound: one empty buffer and its views, shared (nothing can be written to them).
+const NO_BUFFER = new ArrayBuffer(0);
+const NO_BYTES = new Uint8Array(NO_BUFFER);
+const NO_WORDS = new DataView(NO_BUFFER);
 
 export class PluginMemory {
   private memory: WebAssembly.Memory | undefined;
   /** memory.buffer, cached: reading it is costly, and a grow detaches it (byteLength 0), which is when it is read again. */
-  private cached: ArrayBuffer = new ArrayBuffer(0);
+  private cached: ArrayBuffer = NO_BUFFER;
   // Views of the cached buffer, made once per buffer rather than once per access. They are
   // current once `inBounds` has run: it reads `byteLength`, which refreshes them after a grow.
-  private bytes = new Uint8Array(this.cached);
-  private words = new DataView(this.cached);
+  private bytes = NO_BYTES;
+  private words = NO_WORDS;
   private allocator: ((size: number) => number) | undefined;
 
   /** Binds the instance's memory and the allocator the host must use (malloc first, ABI.md §2). */

@@ -1,10 +1,10 @@
 // The "pairs" serialization of header maps, metadata and map properties (ABI.md §6.1).
+import { utf8Bytes } from "./utf8.js";
 
 /** cpp-host's PROXY_WASM_HOST_PAIRS_MAX_COUNT / _BYTES: past them a list decodes as empty. */
 export const MAX_PAIRS = 1024;
 export const MAX_PAIRS_BYTES = 1024 * 1024;
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8");
 
 export type BytePair = [Uint8Array, Uint8Array];
@@ -34,7 +34,7 @@ export function encodeBytePairs(pairs: readonly (readonly [Uint8Array, Uint8Arra
 }
 
 export function encodePairs(pairs: readonly Pair[]): Uint8Array {
-  return encodeBytePairs(pairs.map(([k, v]) => [encoder.encode(k), encoder.encode(v)]));
+  return encodeBytePairs(pairs.map(([k, v]) => [utf8Bytes(k), utf8Bytes(v)]));
 }
 
 /**

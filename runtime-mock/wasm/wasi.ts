@@ -8,6 +8,7 @@
 // outside the module is errno FAULT (21), as in cpp-host.
 import type { PluginMemory } from "./memory.js";
 import { LogLevel, WasiErrno } from "./types.js";
+import { utf8Bytes } from "./utf8.js";
 
 export interface WasiHost {
   memory: PluginMemory;
@@ -29,7 +30,6 @@ const RIGHTS_FD_WRITE = 64n;
 const ADDRESS_LIMIT = 2 ** 32;
 
 const utf8 = new TextDecoder("utf-8");
-const encoder = new TextEncoder();
 
 export function createWasiFunctions(host: WasiHost): Record<string, WasiFunction> {
   // Pointer arithmetic happens in plain numbers; an address past 4 GiB must fault rather
@@ -83,7 +83,7 @@ export function createWasiFunctions(host: WasiHost): Record<string, WasiFunction
   };
 
   /** `KEY=VALUE\0` for each VM environment variable. */
-  const environ = () => Object.entries(host.environment()).map(([k, v]) => encoder.encode(`${k}=${v}\0`));
+  const environ = () => Object.entries(host.environment()).map(([k, v]) => utf8Bytes(`${k}=${v}\0`));
 
   /** Envoy reports these through `Context::error()`, which it logs at trace level. */
   const traceError = (message: string): number => {

@@ -7,6 +7,7 @@ import type { HttpCallbacks, HttpCalloutRequest, HttpCalloutResponse, UpstreamRe
 import { HeaderMap, type HeaderInit } from "../headers.js";
 import { buildLocalReply } from "../http/local-reply.js";
 import type { Scheduler, TimerHandle } from "../scheduler.js";
+import { utf8Bytes } from "../../wasm/utf8.js";
 
 /** pending → answered | failed | timedOut (the test or the clock) | cancelled (the root context went away). */
 export type CalloutState = "pending" | "answered" | "failed" | "timedOut" | "cancelled";
@@ -27,16 +28,15 @@ export interface CalloutLoop {
   event<T>(fn: () => T): T;
 }
 
-const encoder = new TextEncoder();
 const utf8 = new TextDecoder("utf-8");
 
 export const toBytes = (data: string | Uint8Array | undefined): Uint8Array =>
-  data === undefined ? new Uint8Array(0) : typeof data === "string" ? encoder.encode(data) : data.slice();
+  data === undefined ? new Uint8Array(0) : typeof data === "string" ? utf8Bytes(data) : data.slice();
 
 /** Envoy's async client when its timeout fires first: the router's local reply (504, or a gRPC trailers-only 14). */
 export function timeoutReply(requestHeaders: HeaderMap): HttpCalloutResponse {
   const reply = buildLocalReply(
-    { statusCode: 504, body: encoder.encode("upstream request timeout"), headers: [], grpcStatus: undefined, details: "upstream_response_timeout" },
+    { statusCode: 504, body: utf8Bytes("upstream request timeout"), headers: [], grpcStatus: undefined, details: "upstream_response_timeout" },
     requestHeaders,
   );
   return { headers: reply.headers, body: reply.body, trailers: undefined };
@@ -45,7 +45,7 @@ export function timeoutReply(requestHeaders: HeaderMap): HttpCalloutResponse {
 /** The router's reply when the cluster has no healthy host (sent inside the async client's send). */
 export function noHealthyUpstreamReply(requestHeaders: HeaderMap): HttpCalloutResponse {
   const reply = buildLocalReply(
-    { statusCode: 503, body: encoder.encode("no healthy upstream"), headers: [], grpcStatus: undefined, details: "no_healthy_upstream" },
+    { statusCode: 503, body: utf8Bytes("no healthy upstream"), headers: [], grpcStatus: undefined, details: "no_healthy_upstream" },
     requestHeaders,
   );
   return { headers: reply.headers, body: reply.body, trailers: undefined };

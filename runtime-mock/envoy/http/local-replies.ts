@@ -6,6 +6,7 @@ import { BodyBuffer } from "../buffers.js";
 import { HeaderMap } from "../headers.js";
 import type { Direction, Side } from "./direction.js";
 import { buildLocalReply, type LocalReplyRequest } from "./local-reply.js";
+import { utf8Bytes } from "../../wasm/utf8.js";
 
 export interface LocalResponse {
   /** The HTTP status the reply was asked for (a gRPC request gets :status 200 and grpc-status instead). */
@@ -41,7 +42,6 @@ export interface ReplyChain {
 }
 
 const utf8 = new TextDecoder("utf-8");
-const encoder = new TextEncoder();
 
 const FAIL_STREAM_DETAILS = "wasm_fail_stream";
 const GRPC_UNAVAILABLE = 14;
@@ -118,7 +118,7 @@ export class LocalReplies {
   }
 
   private envoyReply(statusCode: number, body: string, details: string): void {
-    this.deliver({ statusCode, body: encoder.encode(body), headers: [], grpcStatus: undefined, details }, "envoy", true);
+    this.deliver({ statusCode, body: utf8Bytes(body), headers: [], grpcStatus: undefined, details }, "envoy", true);
   }
 
   /** Branch (b): the reply replaces whatever response was in the chain and goes out as is. */

@@ -15,7 +15,6 @@ import {
   requestFields,
   responseFields,
   upstreamFields,
-  utf8,
   type Fields,
   type Resolved,
   type StreamFacts,
@@ -29,6 +28,7 @@ import {
   type PropertyTree,
   type PropertyValue,
 } from "./values.js";
+import { utf8Bytes } from "../../wasm/utf8.js";
 
 export type { HeaderView, StreamFacts } from "./stream.js";
 
@@ -153,7 +153,7 @@ function filterStateWrapper(ctx: PropertyContext, override: PropertyValue | unde
   return new Wrapper((key) => {
     // filter_state.<full key>: the plugin's own writes live under "wasm.<path>"
     if (key.startsWith("wasm.")) {
-      const state = ctx.filterState.get(latin1(utf8.encode(key.slice("wasm.".length))));
+      const state = ctx.filterState.get(latin1(utf8Bytes(key.slice("wasm.".length))));
       if (state !== undefined) return state;
     }
     return override === undefined ? undefined : ownValue(override, key);
@@ -250,7 +250,7 @@ function child(node: Resolved, segment: Uint8Array): Resolved | undefined {
 function encodeResolved(node: Resolved): Uint8Array | undefined {
   if (node instanceof Wrapper) return undefined; // its keys cannot be listed
   if (node instanceof HeaderMapNode) {
-    return encodePropertyPairs(node.entries().map(([k, v]) => [utf8.encode(k), utf8.encode(v)] as const));
+    return encodePropertyPairs(node.entries().map(([k, v]) => [utf8Bytes(k), utf8Bytes(v)] as const));
   }
   return encodeValue(node);
 }

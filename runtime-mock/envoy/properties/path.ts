@@ -1,14 +1,14 @@
 // Property paths (ABI.md §6.3): segments joined by a single NUL.
 import { Buffer } from "node:buffer";
+import { utf8Bytes } from "../../wasm/utf8.js";
 
-const utf8Encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Joins segments with NUL, without a trailing NUL (as the Rust SDK does). */
 export function encodePath(segments: readonly string[]): Uint8Array {
   const parts = segments.map((s) => {
     if (s.includes("\0")) throw new TypeError(`path segment ${JSON.stringify(s)} contains a NUL`);
-    return utf8Encoder.encode(s);
+    return utf8Bytes(s);
   });
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0) + Math.max(0, parts.length - 1));
   let offset = 0;
@@ -64,5 +64,5 @@ export function latin1(bytes: Uint8Array): string {
  * value: the whole raw path, NULs included, one char per byte (Envoy: "wasm." + path).
  */
 export function filterStateKey(rawPath: Uint8Array | string): string {
-  return typeof rawPath === "string" ? latin1(utf8Encoder.encode(rawPath)) : latin1(rawPath);
+  return typeof rawPath === "string" ? latin1(utf8Bytes(rawPath)) : latin1(rawPath);
 }

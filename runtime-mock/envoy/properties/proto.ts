@@ -4,6 +4,7 @@
 // field reader for tests. Proto3 rules: scalars at their default value are not written,
 // sub-messages are written when set, map entries always carry key and value.
 import { TypedValue, isPlainMap, type PropertyValue } from "./values.js";
+import { utf8Bytes } from "../../wasm/utf8.js";
 
 export type ProtoScalar = "string" | "bytes" | "bool" | "double" | "int32" | "int64" | "uint32" | "uint64" | "enum";
 
@@ -53,7 +54,6 @@ const Metadata: ProtoSchema = {
 
 export const schemas = { Node, Metadata, Locality } as const;
 
-const utf8 = new TextEncoder();
 
 /** Append-only protobuf writer. */
 class Writer {
@@ -112,7 +112,7 @@ function structWire(json: { [key: string]: Json | undefined }): Uint8Array {
   for (const [key, value] of Object.entries(json)) {
     if (value === undefined) continue;
     const entry = new Writer();
-    entry.delimited(1, utf8.encode(key));
+    entry.delimited(1, utf8Bytes(key));
     entry.delimited(2, valueWire(value));
     w.delimited(1, entry.finish()); // Struct.fields = 1 (map<string, Value>)
   }
@@ -129,7 +129,7 @@ function valueWire(json: Json): Uint8Array {
     w.tag(2, 1);
     w.raw(float64(json));
   } else if (typeof json === "string") {
-    w.delimited(3, utf8.encode(json));
+    w.delimited(3, utf8Bytes(json));
   } else if (typeof json === "boolean") {
     w.tag(4, 0);
     w.varint(json ? 1n : 0n);
@@ -170,7 +170,7 @@ function convert(schema: string, field: string, type: ProtoType, raw: unknown): 
     case "string": {
       if (typeof raw !== "string") where("a string");
       const s = raw as string;
-      return { cel: s, omit: s === "", wireType: 2, body: (w) => w.prefixed(utf8.encode(s)) };
+      return { cel: s, omit: s === "", wireType: 2, body: (w) => w.prefixed(utf8Bytes(s)) };
     }
     case "bytes": {
       if (!(raw instanceof Uint8Array)) where("a Uint8Array");
@@ -268,7 +268,7 @@ export function protoMessage(schema: ProtoSchema, data: { [key: string]: unknown
         const c = convert(schema.name, `${name}[${key}]`, field.type, value);
         map[key] = c.cel;
         const entry = new Writer();
-        entry.delimited(1, utf8.encode(key));
+        entry.delimited(1, utf8Bytes(key));
         writeField(entry, 2, c);
         w.delimited(field.no, entry.finish());
       }

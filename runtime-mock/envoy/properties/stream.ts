@@ -1,6 +1,7 @@
 // Attributes Envoy derives from a stream (E-EXPR RequestWrapper, ResponseWrapper,
 // ConnectionWrapper, PeerWrapper, HeadersWrapper), as lazily computed fields.
 import { TypedValue, type PropertyValue } from "./values.js";
+import { utf8Bytes } from "../../wasm/utf8.js";
 
 /** Minimal read-only view of a header map the model needs (the host's HeaderMap satisfies it). */
 export interface HeaderView {
@@ -69,12 +70,10 @@ function isValidHeaderName(key: string): boolean {
   return key.startsWith(":") ? PSEUDO.test(key) : TOKEN.test(key);
 }
 
-export const utf8 = new TextEncoder();
-
 /** Envoy's HeaderMap::byteSize(): Σ key + value bytes. */
 function byteSize(view: HeaderView | undefined): number {
   let n = 0;
-  for (const [k, v] of view?.pairs() ?? []) n += utf8.encode(k).length + utf8.encode(v).length;
+  for (const [k, v] of view?.pairs() ?? []) n += utf8Bytes(k).length + utf8Bytes(v).length;
   return n;
 }
 

@@ -1,8 +1,8 @@
 // Property values with Envoy's CEL types, and their byte encodings as returned by
 // `proxy_get_property` (ABI.md §6.2; Envoy `serializeValue` in E-CTX).
 import { encodeBytePairs } from "../../wasm/pairs.js";
+import { utf8Bytes } from "../../wasm/utf8.js";
 
-const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8");
 
 const INT64_MIN = -(1n << 63n);
@@ -69,7 +69,7 @@ export class TypedValue {
 
   /** Bytes; a string is taken as its UTF-8 encoding. */
   static bytes(v: Uint8Array | string): TypedValue {
-    return new TypedValue({ kind: "bytes", value: typeof v === "string" ? utf8Encoder.encode(v) : v.slice() });
+    return new TypedValue({ kind: "bytes", value: typeof v === "string" ? utf8Bytes(v) : v.slice() });
   }
 
   /** A timestamp: a Date (millisecond precision) or nanoseconds since the Unix epoch. */
@@ -186,7 +186,7 @@ const EMPTY = new Uint8Array(0);
 export function encodeValue(v: PropertyValue): Uint8Array | undefined {
   switch (typeof v) {
     case "string":
-      return utf8Encoder.encode(v);
+      return utf8Bytes(v);
     case "boolean":
       return Uint8Array.of(v ? 1 : 0);
     case "number":
@@ -211,7 +211,7 @@ export function encodeValue(v: PropertyValue): Uint8Array | undefined {
       if (value === undefined) continue;
       const e = encodeValue(value);
       if (e === undefined) return undefined;
-      pairs.push([utf8Encoder.encode(key), e]);
+      pairs.push([utf8Bytes(key), e]);
     }
     return encodePropertyPairs(pairs);
   }
@@ -231,7 +231,7 @@ function encodeTyped(v: TypedValue): Uint8Array | undefined {
     case "bool":
       return Uint8Array.of(v.value ? 1 : 0);
     case "string":
-      return utf8Encoder.encode(v.value as string);
+      return utf8Bytes(v.value as string);
     case "bytes":
       return (v.value as Uint8Array).slice();
     case "message": {
