@@ -47,6 +47,22 @@ export class ByteBuffer {
     this.appendRaw(other.dataStart, other.length);
   }
 
+  /** Appends the UTF-8 of `text`, encoded in place (no string or buffer is made). */
+  appendString(text: string): void {
+    const size = String.UTF8.byteLength(text);
+    if (size == 0) return;
+    const at = this.used;
+    this.resize(at + size);
+    String.UTF8.encodeUnsafe(changetype<usize>(text), text.length, this.dataStart + <usize>at);
+  }
+
+  /** Appends `value` as four bytes, little-endian (the ABI's sizes and counts). */
+  appendU32(value: u32): void {
+    const at = this.used;
+    this.resize(at + 4);
+    store<u32>(this.dataStart + <usize>at, value);
+  }
+
   appendByte(byte: u8): void {
     const at = this.used;
     this.resize(at + 1);

@@ -1,8 +1,13 @@
 // Conversions between the value types the SDK accepts and the bytes the host takes.
 
 /** UTF-8 for strings; the bytes themselves for ArrayBuffer and Uint8Array. */
+// @ts-ignore: decorator
+@lazy const NO_BYTES = new ArrayBuffer(0);
+
 export function toBytes<T>(value: T): ArrayBuffer {
   if (isString<T>()) {
+    // An empty body (a callout's, a local reply's) is common: no allocation for it.
+    if (changetype<string>(value).length == 0) return NO_BYTES;
     return String.UTF8.encode(changetype<string>(value), false);
   } else if (idof<T>() == idof<ArrayBuffer>()) {
     return changetype<ArrayBuffer>(value);

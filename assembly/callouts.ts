@@ -13,8 +13,9 @@ import { toBytes } from "./bytes";
 import { CalloutReceiver } from "./callout-receiver";
 import { HttpCallResponse } from "./callout-responses";
 import { Header } from "./headers";
+import { pairsAddress, pairsSize } from "./header-list";
 import { log } from "./log";
-import { encodeHeaders } from "./pairs";
+import { utf8Bytes } from "./utf8-cache";
 import { ForgetListener, listenForForgottenContexts } from "./forgotten-contexts";
 import { LogLevel, WasmResult } from "./types";
 
@@ -101,28 +102,30 @@ export function ignored(what: string, token: u32): void {
 
 
 /**
- * Sends an HTTP request to an Envoy cluster. `headers` must hold :method, :path and
- * :authority (or host); `timeoutMs` 0 means none. Returns the call's token, or 0 when the
+ * Sends an HTTP request to an Envoy cluster. `headers` (an Array<Header> or a HeaderList)
+ * must hold :method, :path and :authority (or host); `timeoutMs` 0 means none. Returns the call's token, or 0 when the
  * host refused (see `lastResult()`: BadArgument for an unknown cluster, missing headers or
  * a timeout ≥ 2^31; InternalFailure when Envoy could not start it; Unimplemented when the
  * plugin does not export the callout callbacks).
  */
-export function dispatchHttpCall<T>(
-  context: CalloutReceiver, cluster: string, headers: Array<Header>, body: T, timeoutMs: u32, trailers: Array<Header>,
+export function dispatchHttpCall<T, H>(
+  context: CalloutReceiver, cluster: string, headers: H, body: T, timeoutMs: u32, trailers: Array<Header>,
 ): u32 {
   if (!requireLinked(CALLOUTS, "dispatchHttpCall")) {
     record(WasmResult.Unimplemented);
     return 0;
   }
-  const clusterBytes = String.UTF8.encode(cluster, false);
-  const headerBytes = encodeHeaders(headers);
+  // The cluster is mostly the same configured string on every request: encoded once.
+  const clusterBytes = utf8Bytes(cluster);
+  const headerAddress = pairsAddress<H>(headers);
+  const headerSize = pairsSize();
   const bodyBytes = toBytes<T>(body);
-  const trailerBytes = encodeHeaders(trailers);
+  const trailerAddress = pairsAddress<Array<Header>>(trailers);
   const result = record(proxy_http_call(
     changetype<usize>(clusterBytes), clusterBytes.byteLength,
-    changetype<usize>(headerBytes), headerBytes.byteLength,
+    headerAddress, headerSize,
     changetype<usize>(bodyBytes), bodyBytes.byteLength,
-    changetype<usize>(trailerBytes), trailerBytes.byteLength,
+    trailerAddress, pairsSize(),
     timeoutMs, EXTRA_OUT,
   ));
   if (result != WasmResult.Ok) return 0;

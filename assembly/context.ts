@@ -15,7 +15,8 @@ import {
   dispatchGrpcCall as grpcCall, grpcCancel, grpcClose, grpcSend, openGrpcStream as grpcStream,
 } from "./grpc";
 import { Header, Headers, requestHeaders, requestTrailers, responseHeaders, responseTrailers } from "./headers";
-import { encodeHeaders } from "./pairs";
+import { pairsAddress, pairsSize } from "./header-list";
+import { utf8Bytes } from "./utf8-cache";
 import { setTickPeriod } from "./timers";
 import {
   FilterDataStatus, FilterHeadersStatus, FilterStatus, FilterTrailersStatus, GrpcStatus, PeerType, StreamType, WasmResult,
@@ -46,8 +47,8 @@ export class BaseContext extends CalloutReceiver {
    * (or host); `timeoutMs` 0 = none. Returns the token, or 0 with the reason in `lastResult()`
    * (BadArgument: unknown cluster, missing header, timeout ≥ 2^31; InternalFailure).
    */
-  dispatchHttpCall<T>(cluster: string, headers: Array<Header>, body: T, timeoutMs: u32 = 0, trailers: Array<Header> = []): u32 {
-    return httpCall<T>(this, cluster, headers, body, timeoutMs, trailers);
+  dispatchHttpCall<T, H = Array<Header>>(cluster: string, headers: H, body: T, timeoutMs: u32 = 0, trailers: Array<Header> = []): u32 {
+    return httpCall<T, H>(this, cluster, headers, body, timeoutMs, trailers);
   }
 
   /** A unary gRPC call (message: serialized protobuf). Returns the token, or 0 (`lastResult()`). */
@@ -158,23 +159,24 @@ export class HttpContext extends BaseContext {
    * Answers the request without the upstream. Envoy sends it when the current callback
    * returns (which then counts as a stop), and runs it through this plugin's own
    * onResponseHeaders/onResponseBody when sent from a request callback.
-   * `body` is a string, ArrayBuffer or Uint8Array; `grpcStatus` None adds no grpc-status.
+   * `body` is a string, ArrayBuffer or Uint8Array; `headers` an Array<Header> or a
+   * HeaderList; `grpcStatus` None adds no grpc-status.
    */
-  sendLocalResponse<T>(
+  sendLocalResponse<T, H = Array<Header>>(
     statusCode: u32,
     body: T,
-    headers: Array<Header> = [],
+    headers: H = changetype<H>(0), // none: a default of [] would not type as a HeaderList
     details: string = "",
     grpcStatus: GrpcStatus = GrpcStatus.None,
   ): WasmResult {
     const bodyBytes = toBytes<T>(body);
-    const headerBytes = encodeHeaders(headers);
-    const detailBytes = String.UTF8.encode(details, false);
+    const headerAddress = pairsAddress<H>(headers);
+    const detailBytes = utf8Bytes(details);
     return record(proxy_send_local_response(
       statusCode,
       changetype<usize>(detailBytes), detailBytes.byteLength,
       changetype<usize>(bodyBytes), bodyBytes.byteLength,
-      changetype<usize>(headerBytes), headerBytes.byteLength,
+      headerAddress, pairsSize(),
       <i32>grpcStatus,
     ));
   }

@@ -7,7 +7,8 @@ import {
 import { clearOut, PTR_OUT, release, SIZE_OUT, takeBytes, takeInto, takeString } from "./abi/memory";
 import { record } from "./abi/status";
 import { ByteBuffer, sameBytes } from "./byte-buffer";
-import { LiteralCache } from "./literal-cache";
+import { HeaderList } from "./header-list";
+import { utf8Bytes } from "./utf8-cache";
 import { decodeHeaders, encodeHeaders, Header } from "./pairs";
 import { MapType, WasmResult } from "./types";
 
@@ -24,7 +25,7 @@ export class Headers {
 
   /** First value of `name`, or null if absent (see `lastResult()` for why). */
   get(name: string): string | null {
-    return this.fetchValue(nameBytes(name)) == WasmResult.Ok ? takeString() : null;
+    return this.fetchValue(utf8Bytes(name)) == WasmResult.Ok ? takeString() : null;
   }
 
   /**
@@ -35,16 +36,23 @@ export class Headers {
    * (see `lastResult()` for why).
    */
   readInto<N>(name: N, into: ByteBuffer): bool {
-    if (!isString<N>() && idof<N>() != idof<ArrayBuffer>()) ERROR("readInto takes the name as a string or an ArrayBuffer");
-    const key = isString<N>() ? nameBytes(changetype<string>(name)) : changetype<ArrayBuffer>(name);
-    return takeInto(this.fetchValue(key), into);
+    return takeInto(this.fetchValue(keyOf<N>(name)), into);
   }
 
   /** Every value of `name`, in order (repeated headers are separate entries). */
   getAll(name: string): Array<string> {
     const values = new Array<string>();
-    this.scan(nameBytes(asciiLowerCase(name)), values, null);
+    this.scan(utf8Bytes(asciiLowerCase(name)), values, null, null);
     return values;
+  }
+
+  /**
+   * Appends every entry of `name` to `list`, in order, making no string; returns how many.
+   * `name` as in `readInto` (lower-case bytes when it is an ArrayBuffer): to pass headers
+   * of a request to a callout, or of a callout's answer to the client.
+   */
+  copyAll<N>(name: N, list: HeaderList): i32 {
+    return max(this.scan(keyOf<N>(name), null, null, list), 0);
   }
 
   /**
@@ -54,7 +62,7 @@ export class Headers {
    * names); build the Header once, at configuration time.
    */
   allAre(header: Header): bool {
-    return this.scan(header.encodedName, null, header.encodedValue) > 0;
+    return this.scan(header.encodedName, null, header.encodedValue, null) > 0;
   }
 
   has(name: string): bool {
@@ -63,15 +71,18 @@ export class Headers {
 
   /** Adds an entry (Envoy joins a repeated inline header such as user-agent with ","). */
   add(name: string, value: string): WasmResult {
-    const key = nameBytes(name);
+    const key = utf8Bytes(name);
     const val = String.UTF8.encode(value, false);
     return record(proxy_add_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength));
   }
 
-  /** Adds every header of `headers`, in order; stops at and returns the first failure. */
-  addAll(headers: Array<Header>): WasmResult {
-    for (let i = 0, n = headers.length; i < n; i++) {
-      const header = unchecked(headers[i]);
+  /** Adds every header of `headers` (an Array<Header> or a HeaderList), in order; stops at and returns the first failure. */
+  addAll<H>(headers: H): WasmResult {
+    if (idof<H>() == idof<HeaderList>()) return this.addList(changetype<HeaderList>(headers));
+    if (idof<H>() != idof<Array<Header>>()) ERROR("addAll takes an Array<Header> or a HeaderList");
+    const array = changetype<Array<Header>>(headers);
+    for (let i = 0, n = array.length; i < n; i++) {
+      const header = unchecked(array[i]);
       const name = header.encodedName;
       const value = header.encodedValue;
       const result = record(proxy_add_header_map_value(this.mapType, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength));
@@ -82,14 +93,14 @@ export class Headers {
 
   /** Removes every entry of `name` and sets one with `value`. */
   replace(name: string, value: string): WasmResult {
-    const key = nameBytes(name);
+    const key = utf8Bytes(name);
     const val = String.UTF8.encode(value, false);
     return record(proxy_replace_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength));
   }
 
-  /** Removes every entry of `name` (Ok when there was none). */
-  remove(name: string): WasmResult {
-    const key = nameBytes(name);
+  /** Removes every entry of `name`, a string or its lower-case bytes (Ok when there was none). */
+  remove<N>(name: N): WasmResult {
+    const key = keyOf<N>(name);
     return record(proxy_remove_header_map_value(this.mapType, changetype<usize>(key), key.byteLength));
   }
 
@@ -120,13 +131,26 @@ export class Headers {
   }
 
   /** The map's pairs scanned in place for `name` (see scanPairs), the host's block released after; 0 when unavailable. */
-  private scan(name: ArrayBuffer, values: Array<string> | null, expected: ArrayBuffer | null): i32 {
+  private scan(name: ArrayBuffer, values: Array<string> | null, expected: ArrayBuffer | null, list: HeaderList | null): i32 {
     clearOut();
     if (record(proxy_get_header_map_pairs(this.mapType, PTR_OUT, SIZE_OUT)) != WasmResult.Ok) return 0;
     const base = load<usize>(PTR_OUT);
-    const matches = scanPairs(base, <i32>load<u32>(SIZE_OUT), name, values, expected);
+    const matches = scanPairs(base, <i32>load<u32>(SIZE_OUT), name, values, expected, list);
     release(base);
     return matches;
+  }
+
+  private addList(list: HeaderList): WasmResult {
+    const sizes = list.sizesStart;
+    let at = list.dataStart;
+    for (let i = 0, n = list.count; i < n; i++) {
+      const nameSize = <usize>load<u32>(sizes + 8 * <usize>i);
+      const valueSize = <usize>load<u32>(sizes + 8 * <usize>i + 4);
+      const result = record(proxy_add_header_map_value(this.mapType, at, nameSize, at + nameSize + 1, valueSize));
+      if (result != WasmResult.Ok) return result;
+      at += nameSize + valueSize + 2;
+    }
+    return WasmResult.Ok;
   }
 }
 
@@ -189,11 +213,11 @@ export const responseTrailers = new Headers(MapType.HttpResponseTrailers);
 /**
  * Walks a pairs buffer (ABI.md §6.1: [count][(nameSize, valueSize) × count], then each
  * name and value NUL-terminated) for the entries named `name`, comparing bytes: only what
- * matches is decoded, into `values` when given. With `expected`, returns -1 at the first
+ * matches is decoded, into `values` when given, or copied into `list`. With `expected`, returns -1 at the first
  * value that differs from it; otherwise the number of entries named `name`. A truncated
  * buffer ends the walk.
  */
-function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<string> | null, expected: ArrayBuffer | null): i32 {
+function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<string> | null, expected: ArrayBuffer | null, list: HeaderList | null): i32 {
   if (size < 4) return 0;
   const end = base + <usize>size;
   const count = <usize>load<u32>(base);
@@ -208,6 +232,7 @@ function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<stri
     if (entryNameSize == nameSize && sameBytes(data, changetype<usize>(name), nameSize)) {
       const value = data + entryNameSize + 1;
       if (values !== null) values.push(String.UTF8.decodeUnsafe(value, valueSize));
+      if (list !== null) list.addBytes(data, entryNameSize, value, valueSize);
       if (expected !== null && (valueSize != <usize>expected.byteLength || !sameBytes(value, changetype<usize>(expected), valueSize))) return -1;
       matches++;
     }
@@ -216,10 +241,9 @@ function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<stri
   return matches;
 }
 
-// Header names written as literals are encoded once (literal-cache.ts).
-const literalNames = new LiteralCache();
-
-function nameBytes(name: string): ArrayBuffer {
-  const known = literalNames.find(name);
-  return known !== null ? known : literalNames.keep(name, String.UTF8.encode(name, false));
+/** A header name given as a string (encoded once while it is in use: utf8-cache.ts) or as its bytes. */
+function keyOf<N>(name: N): ArrayBuffer {
+  if (isString<N>()) return utf8Bytes(changetype<string>(name));
+  if (idof<N>() != idof<ArrayBuffer>()) ERROR("a header name is a string or an ArrayBuffer");
+  return changetype<ArrayBuffer>(name);
 }

@@ -11,6 +11,7 @@ export { lastResult } from "./abi/status";
 export { log } from "./log";
 export { asciiLowerCase, Header, Headers, isValidHeaderName, isValidHeaderValue } from "./headers";
 export { ByteBuffer } from "./byte-buffer";
+export { HeaderList } from "./header-list";
 export {
   requestHeaders, requestTrailers, responseHeaders, responseTrailers,
   httpCallResponseHeaders, httpCallResponseTrailers,

@@ -72,4 +72,18 @@ describe("ByteBuffer", () => {
     expect(buffer.parseDecimal(2)).toBe(0, "no digit first");
     expect(filled("").parseDecimal()).toBe(0);
   });
+  it("appends a string's UTF-8 in place and little-endian u32s, growing as it goes", () => {
+    const buffer = new ByteBuffer(1);
+    buffer.appendString("x-é€");
+    buffer.appendString("");
+    expect(buffer.length).toBe(2 + 2 + 3);
+    expect(buffer.equals(utf8("x-é€"))).toBe(true);
+    buffer.clear();
+    buffer.appendU32(0x04030201);
+    buffer.appendU32(0);
+    expect(buffer.length).toBe(8);
+    expect(buffer.byteAt(0)).toBe(1);
+    expect(buffer.byteAt(3)).toBe(4);
+    expect(buffer.byteAt(7)).toBe(0);
+  });
 });

@@ -8,7 +8,7 @@
 //    "timeout_ms": 200, "request_headers": ["authorization", "x-user"],
 //    "upstream_headers": ["x-auth-user"], "client_headers": ["www-authenticate"]}
 import {
-  ConfigReader, Counter, FilterHeadersStatus, Header, HttpCallResponse, HttpContext,
+  ByteBuffer, ConfigReader, Counter, FilterHeadersStatus, HeaderList, HttpCallResponse, HttpContext,
   lastResult, log, LogLevel, registerRootContext, resultName, RootContext,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports";
@@ -27,7 +27,36 @@ class Settings {
   upstreamHeaders: Array<string> = new Array<string>();
   clientHeaders: Array<string> = new Array<string>();
   statusOnError: u32 = 403;
+  // What every request sends, as UTF-8 made once (see `encode`).
+  authorityBytes: ArrayBuffer = new ArrayBuffer(0);
+  pathPrefixBytes: ArrayBuffer = new ArrayBuffer(0);
+  requestHeaderBytes: Array<ArrayBuffer> = new Array<ArrayBuffer>();
+  upstreamHeaderBytes: Array<ArrayBuffer> = new Array<ArrayBuffer>();
+  clientHeaderBytes: Array<ArrayBuffer> = new Array<ArrayBuffer>();
+
+  encode(): void {
+    this.authorityBytes = String.UTF8.encode(this.authority, false);
+    this.pathPrefixBytes = String.UTF8.encode(this.pathPrefix, false);
+    this.requestHeaderBytes = encodeAll(this.requestHeaders);
+    this.upstreamHeaderBytes = encodeAll(this.upstreamHeaders);
+    this.clientHeaderBytes = encodeAll(this.clientHeaders);
+  }
 }
+
+function encodeAll(names: Array<string>): Array<ArrayBuffer> {
+  const out = new Array<ArrayBuffer>(names.length);
+  for (let i = 0; i < names.length; i++) out[i] = String.UTF8.encode(names[i], false);
+  return out;
+}
+
+// Made once, filled again on every request: one stream at a time runs in a VM, and each
+// is sent (or copied into the request) before the callback returns.
+const CALL = new HeaderList();
+const COPIED = new HeaderList(64);
+const VALUE = new ByteBuffer();
+const PATH = new ByteBuffer(128);
+const GET = String.UTF8.encode("GET", false);
+const SLASH = String.UTF8.encode("/", false);
 
 class ExtAuthzRoot extends RootContext {
   settings: Settings = new Settings();
@@ -59,19 +88,20 @@ class ExtAuthz extends HttpContext {
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
     const settings = this.settings;
-    const method = this.requestHeaders.get(":method");
-    const path = this.requestHeaders.get(":path");
-    const check = new Array<Header>();
-    check.push(new Header(":method", method !== null ? method : "GET"));
-    check.push(new Header(":path", settings.pathPrefix + (path !== null ? path : "/")));
-    check.push(new Header(":authority", settings.authority));
+    const call = CALL;
+    call.clear();
+    if (this.requestHeaders.readInto(":method", VALUE)) call.add(":method", VALUE);
+    else call.add(":method", GET);
+    PATH.clear();
+    PATH.append(settings.pathPrefixBytes);
+    if (this.requestHeaders.readInto(":path", VALUE)) PATH.appendFrom(VALUE);
+    else PATH.append(SLASH);
+    call.add(":path", PATH);
+    call.add(":authority", settings.authorityBytes);
     // The configured headers in configuration order, each with every value it has.
-    const names = settings.requestHeaders;
-    for (let i = 0; i < names.length; i++) {
-      const values = this.requestHeaders.getAll(names[i]);
-      for (let j = 0; j < values.length; j++) check.push(new Header(names[i], values[j]));
-    }
-    const token = this.dispatchHttpCall(settings.cluster, check, "", settings.timeoutMs);
+    const names = settings.requestHeaderBytes;
+    for (let i = 0; i < names.length; i++) this.requestHeaders.copyAll(names[i], call);
+    const token = this.dispatchHttpCall(settings.cluster, call, "", settings.timeoutMs);
     if (token == 0) {
       const refusal = resultName(lastResult());
       const root = this.root as ExtAuthzRoot;
@@ -98,28 +128,26 @@ class ExtAuthz extends HttpContext {
       this.fail("the service answered " + status.toString());
       return;
     }
+    const copied = COPIED;
     if (status >= 200 && status < 300) {
       okCount.increment();
-      const names = this.settings.upstreamHeaders;
+      const names = this.settings.upstreamHeaderBytes;
       for (let i = 0; i < names.length; i++) {
-        const values = response.headers.getAll(names[i]);
-        if (values.length == 0) continue;
+        copied.clear();
+        if (response.headers.copyAll(names[i], copied) == 0) continue;
         // The service's value replaces whatever the client sent under that name.
         this.requestHeaders.remove(names[i]);
-        for (let j = 0; j < values.length; j++) this.requestHeaders.add(names[i], values[j]);
+        this.requestHeaders.addAll(copied);
       }
       this.continueRequest();
       return;
     }
     deniedCount.increment();
-    const headers = new Array<Header>();
-    const names = this.settings.clientHeaders;
-    for (let i = 0; i < names.length; i++) {
-      const values = response.headers.getAll(names[i]);
-      for (let j = 0; j < values.length; j++) headers.push(new Header(names[i], values[j]));
-    }
+    copied.clear();
+    const names = this.settings.clientHeaderBytes;
+    for (let i = 0; i < names.length; i++) response.headers.copyAll(names[i], copied);
     if (log.enabled(LogLevel.Debug)) log.debug("ext-authz: denied: the service answered " + status.toString());
-    this.sendLocalResponse(status, response.body.bytes(), headers, "ext_authz_denied");
+    this.sendLocalResponse(status, response.body.bytes(), copied, "ext_authz_denied");
   }
 
   /** Fail closed: `status_on_error`, no body, Envoy's details for an ext_authz error. */
@@ -165,6 +193,7 @@ function readSettings(config: ConfigReader): Settings {
   }
   config.require("cluster", "name the Envoy cluster of the authorization service");
   if (settings.authority.length == 0) settings.authority = defaultAuthority(settings.cluster);
+  settings.encode();
   return settings;
 }
 
