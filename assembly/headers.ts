@@ -52,7 +52,9 @@ export class Headers {
    * of a request to a callout, or of a callout's answer to the client.
    */
   copyAll<N>(name: N, list: HeaderList): i32 {
-    return max(this.scan(keyOf<N>(name), null, null, list), 0);
+    // The pairs are compared byte for byte, and the host keeps names lower-case.
+    const key = isString<N>() ? utf8Bytes(asciiLowerCase(changetype<string>(name))) : keyOf<N>(name);
+    return max(this.scan(key, null, null, list), 0);
   }
 
   /**

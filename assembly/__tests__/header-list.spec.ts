@@ -89,7 +89,7 @@ class Stream extends HttpContext {
     }
     if (mode == "deny") {
       COPIED.clear();
-      h.copyAll("x-user", COPIED);
+      h.copyAll("X-User", COPIED); // a string name is matched as the host keeps names: lower-case
       this.sendLocalResponse(403, "no", COPIED, "denied_by_list");
     }
     return FilterHeadersStatus.Continue;
