@@ -13,6 +13,7 @@ import { GrpcCallResponse } from "./callout-responses";
 import { Header } from "./headers";
 import { encodeHeaders } from "./pairs";
 import { ProtoWriter } from "./protobuf";
+import { utf8Bytes } from "./utf8-cache";
 import { GrpcStatus, WasmResult } from "./types";
 
 // Where deep imports ("proxy-wasm-as/assembly/grpc") found them before.
@@ -23,8 +24,19 @@ export { GrpcCallResponse, grpcInitialMetadata, grpcMessage, grpcTrailingMetadat
  * Envoy first tries to parse as a GrpcService (a name like "my_cluster" parses, as an empty
  * service, and the call would fail with BadArgument).
  */
+// The GrpcService message naming the cluster (envoy_grpc.cluster_name). A plugin calls the
+// same configured cluster on every request: made once while the string is the same one
+// (held here, so its address cannot pass to another string).
+let lastCluster: string | null = null;
+let lastService: ArrayBuffer | null = null;
+
 function grpcService(cluster: string): ArrayBuffer {
-  return new ProtoWriter().message(1, new ProtoWriter().string(1, cluster)).finish();
+  const known = lastService;
+  if (known !== null && changetype<usize>(lastCluster) == changetype<usize>(cluster)) return known;
+  const service = new ProtoWriter().message(1, new ProtoWriter().string(1, cluster)).finish();
+  lastCluster = cluster;
+  lastService = service;
+  return service;
 }
 
 /**
@@ -41,8 +53,8 @@ export function dispatchGrpcCall<T>(
     return 0;
   }
   const target = grpcService(cluster);
-  const serviceBytes = String.UTF8.encode(service, false);
-  const methodBytes = String.UTF8.encode(method, false);
+  const serviceBytes = utf8Bytes(service);
+  const methodBytes = utf8Bytes(method);
   const metadata = encodeHeaders(initialMetadata);
   const messageBytes = toBytes<T>(message);
   const result = record(proxy_grpc_call(
@@ -66,8 +78,8 @@ export function openGrpcStream(context: CalloutReceiver, cluster: string, servic
     return 0;
   }
   const target = grpcService(cluster);
-  const serviceBytes = String.UTF8.encode(service, false);
-  const methodBytes = String.UTF8.encode(method, false);
+  const serviceBytes = utf8Bytes(service);
+  const methodBytes = utf8Bytes(method);
   const metadata = encodeHeaders(initialMetadata);
   const result = record(proxy_grpc_stream(
     changetype<usize>(target), target.byteLength,

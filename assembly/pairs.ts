@@ -27,9 +27,12 @@ export class Header {
  * sizes are counted first and each name and value is encoded straight into its place
  * (a callout's or local reply's headers are built per request).
  */
+// @ts-ignore: decorator
+@lazy const NO_PAIRS = new ArrayBuffer(0);
+
 export function encodeHeaders(headers: Array<Header>): ArrayBuffer {
   const count = headers.length;
-  if (count == 0) return new ArrayBuffer(0);
+  if (count == 0) return NO_PAIRS; // shared: nothing can be written into an empty buffer
   let size = 4 + 8 * count;
   for (let i = 0; i < count; i++) {
     const header = unchecked(headers[i]);

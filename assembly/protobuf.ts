@@ -76,9 +76,15 @@ export class ProtoWriter {
     return this.fixed64(field, reinterpret<u64>(value));
   }
 
-  /** A string field (UTF-8). */
+  /** A string field (UTF-8), encoded straight into the message. */
   string(field: u32, value: string): ProtoWriter {
-    return this.raw(field, String.UTF8.encode(value, false));
+    const size = String.UTF8.byteLength(value);
+    this.tag(field, WireType.LengthDelimited);
+    this.rawVarint(<u64>size);
+    this.reserve(size);
+    String.UTF8.encodeUnsafe(changetype<usize>(value), value.length, this.end());
+    this.size += size;
+    return this;
   }
 
   /** A bytes field: a string, ArrayBuffer or Uint8Array. */
@@ -86,9 +92,17 @@ export class ProtoWriter {
     return this.raw(field, toBytes<T>(value));
   }
 
-  /** An embedded message. */
+  /** An embedded message, copied in (the writer can be cleared and filled again for the next one). */
   message(field: u32, value: ProtoWriter): ProtoWriter {
-    return this.raw(field, value.finish());
+    // Into itself: a copy first, as growing the buffer would move what is being copied.
+    if (value === this) return this.raw(field, value.finish());
+    return this.rawAt(field, value.data.dataStart, value.size);
+  }
+
+  /** Empties the writer, keeping its buffer: one writer per nested message type serves a whole request, or every request. */
+  clear(): ProtoWriter {
+    this.size = 0;
+    return this;
   }
 
   /** Bytes written so far. */
@@ -104,11 +118,15 @@ export class ProtoWriter {
   }
 
   private raw(field: u32, value: ArrayBuffer): ProtoWriter {
+    return this.rawAt(field, changetype<usize>(value), value.byteLength);
+  }
+
+  private rawAt(field: u32, start: usize, size: i32): ProtoWriter {
     this.tag(field, WireType.LengthDelimited);
-    this.rawVarint(<u64>value.byteLength);
-    this.reserve(value.byteLength);
-    memory.copy(this.end(), changetype<usize>(value), <usize>value.byteLength);
-    this.size += value.byteLength;
+    this.rawVarint(<u64>size);
+    this.reserve(size);
+    memory.copy(this.end(), start, <usize>size);
+    this.size += size;
     return this;
   }
 

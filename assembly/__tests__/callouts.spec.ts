@@ -280,6 +280,18 @@ describe("ProtoWriter", () => {
     expect(hex(new ProtoWriter().uint32(536870911, 1).finish())).toBe("f8ffffff0f01");
   });
 
+  it("writes strings in place as UTF-8, and a nested writer cleared and filled again for each entry", () => {
+    expect(hex(new ProtoWriter().string(1, "é€").string(2, "").finish())).toBe("0a05c3a9e282ac1200");
+    const entry = new ProtoWriter();
+    const map = new ProtoWriter();
+    map.message(3, entry.clear().string(1, "a").string(2, "1"));
+    map.message(3, entry.clear().string(1, "b").string(2, "22"));
+    expect(hex(map.finish())).toBe("1a060a01611201311a070a0162120232" + "32");
+    expect(entry.clear().length).toBe(0);
+    const self = new ProtoWriter().uint32(1, 1);
+    expect(hex(self.message(2, self).finish())).toBe("0801" + "12020801", "a writer embedded into itself: a copy of what it held");
+  });
+
   it("grows past its first buffer", () => {
     let long = "";
     for (let i = 0; i < 100; i++) long += "0123456789";

@@ -16,6 +16,19 @@ export * from "proxy-wasm-as/assembly/exports";
 
 const SERVICE = "envoy.service.auth.v3.Authorization";
 const METHOD = "Check";
+const NO_METADATA = new Array<Header>();
+
+// The CheckRequest's writers, made once and cleared for each request: a nested message is
+// copied into its parent, so one writer per message type serves every request.
+const CHECK = new ProtoWriter();
+const ATTRIBUTES = new ProtoWriter();
+const REQUEST = new ProtoWriter();
+const HTTP = new ProtoWriter();
+const TIME = new ProtoWriter();
+const ENTRY = new ProtoWriter();
+const PEER = new ProtoWriter();
+const ADDRESS = new ProtoWriter();
+const SOCKET_ADDRESS = new ProtoWriter();
 
 // Envoy's ext_authz stats, as wasmcustom.ext_authz.*.
 const okCount = new Counter("ext_authz.ok");
@@ -64,7 +77,7 @@ class GrpcExtAuthz extends HttpContext {
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
     const settings = this.settings;
-    const token = this.dispatchGrpcCall(settings.cluster, SERVICE, METHOD, this.checkRequest(endOfStream), [], settings.timeoutMs);
+    const token = this.dispatchGrpcCall(settings.cluster, SERVICE, METHOD, this.checkRequest(endOfStream), NO_METADATA, settings.timeoutMs);
     if (token == 0) {
       const refusal = resultName(lastResult());
       const root = this.root as GrpcExtAuthzRoot;
@@ -136,40 +149,54 @@ class GrpcExtAuthz extends HttpContext {
 
   /** envoy.service.auth.v3.CheckRequest for this request. */
   private checkRequest(endOfStream: bool): ArrayBuffer {
-    const headers = this.requestHeaders;
-    const http = new ProtoWriter();
-    const id = headers.get("x-request-id");
+    // One read of the map serves every field: the named ones are its first values.
+    const all = this.requestHeaders.all();
+    const http = HTTP.clear();
+    const id = first(all, "x-request-id");
     if (id !== null) http.string(1, id);
-    http.string(2, valueOr(headers.get(":method"), ""));
+    http.string(2, valueOr(first(all, ":method"), ""));
     // map<string, string> headers: each name once, repeated values joined with "," as Envoy merges them.
-    const all = headers.all();
-    const seen = new Set<string>();
     for (let i = 0; i < all.length; i++) {
-      const name = all[i].name;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const values = headers.getAll(name);
-      http.message(3, new ProtoWriter().string(1, name).string(2, values.join(",")));
+      if (!firstOfItsName(all, i)) continue;
+      http.message(3, ENTRY.clear().string(1, all[i].name).string(2, joinedValues(all, i)));
     }
-    http.string(4, valueOr(headers.get(":path"), ""));
-    http.string(5, valueOr(headers.get(":authority"), ""));
-    http.string(6, valueOr(headers.get(":scheme"), ""));
-    http.int64(9, requestSize(headers.get("content-length"), endOfStream));
+    http.string(4, valueOr(first(all, ":path"), ""));
+    http.string(5, valueOr(first(all, ":authority"), ""));
+    http.string(6, valueOr(first(all, ":scheme"), ""));
+    http.int64(9, requestSize(first(all, "content-length"), endOfStream));
     http.string(10, valueOr(properties.getString("request.protocol"), ""));
 
     const now = currentTimeNanoseconds();
-    const time = new ProtoWriter().int64(1, <i64>(now / 1_000_000_000)).int32(2, <i32>(now % 1_000_000_000));
-    const request = new ProtoWriter().message(1, time).message(2, http);
-    const attributes = new ProtoWriter();
-    const source = peer(properties.getString("source.address"));
-    if (source !== null) attributes.message(1, source);
-    const destination = peer(properties.getString("destination.address"));
-    if (destination !== null) attributes.message(2, destination);
-    attributes.message(4, request);
+    TIME.clear().int64(1, <i64>(now / 1_000_000_000)).int32(2, <i32>(now % 1_000_000_000));
+    REQUEST.clear().message(1, TIME).message(2, http);
+    const attributes = ATTRIBUTES.clear();
+    addPeer(attributes, 1, properties.getString("source.address"));
+    addPeer(attributes, 2, properties.getString("destination.address"));
+    attributes.message(4, REQUEST);
     const extensions = this.settings.contextExtensions;
-    for (let i = 0; i < extensions.length; i++) attributes.message(10, new ProtoWriter().string(1, extensions[i].name).string(2, extensions[i].value));
-    return new ProtoWriter().message(1, attributes).finish();
+    for (let i = 0; i < extensions.length; i++) attributes.message(10, ENTRY.clear().string(1, extensions[i].name).string(2, extensions[i].value));
+    return CHECK.clear().message(1, attributes).finish();
   }
+}
+
+/** The first value of `name` among the entries (names as the host keeps them: lower-case), or null. */
+function first(all: Array<Header>, name: string): string | null {
+  for (let i = 0; i < all.length; i++) if (all[i].name == name) return all[i].value;
+  return null;
+}
+
+function firstOfItsName(all: Array<Header>, index: i32): bool {
+  const name = all[index].name;
+  for (let i = 0; i < index; i++) if (all[i].name == name) return false;
+  return true;
+}
+
+/** Every value of the entry's name from `index` on, joined with ",". */
+function joinedValues(all: Array<Header>, index: i32): string {
+  const name = all[index].name;
+  let value = all[index].value;
+  for (let i = index + 1; i < all.length; i++) if (all[i].name == name) value += "," + all[i].value;
+  return value;
 }
 
 /** A HeaderValueOption applied as Envoy's ext_authz applies it: append adds, otherwise the value replaces. */
@@ -198,16 +225,16 @@ function requestSize(contentLength: string | null, endOfStream: bool): i64 {
   return size >= 0 ? size : -1;
 }
 
-/** AttributeContext.Peer with its socket address, from a property "ip:port" ("[ip]:port" for IPv6). */
-function peer(address: string | null): ProtoWriter | null {
-  if (address === null || address.length == 0) return null;
+/** AttributeContext.Peer with its socket address, from a property "ip:port" ("[ip]:port" for IPv6), as field `field`; nothing without one. */
+function addPeer(attributes: ProtoWriter, field: u32, address: string | null): void {
+  if (address === null || address.length == 0) return;
   const colon = address.lastIndexOf(":");
-  if (colon <= 0) return null;
+  if (colon <= 0) return;
   let host = address.substring(0, colon);
   if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length - 1);
   const port = <u32>U32.parseInt(address.substring(colon + 1));
-  const socketAddress = new ProtoWriter().string(2, host).uint32(3, port);
-  return new ProtoWriter().message(1, new ProtoWriter().message(1, socketAddress));
+  SOCKET_ADDRESS.clear().string(2, host).uint32(3, port);
+  attributes.message(field, PEER.clear().message(1, ADDRESS.clear().message(1, SOCKET_ADDRESS)));
 }
 
 const FIELDS = "cluster, timeout_ms, status_on_error, failure_mode_allow, context_extensions";
