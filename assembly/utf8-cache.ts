@@ -14,9 +14,12 @@ export class Utf8Cache {
 
   /** The bytes kept for this very string (not an equal one), or null. */
   find(text: string): ArrayBuffer | null {
+    // Raw loads: the size-optimized build does not inline StaticArray's accessors, and this
+    // runs for every header named by a string.
     const at = changetype<usize>(text);
-    for (let i = 0; i < SLOTS; i++) {
-      if (changetype<usize>(unchecked(this.texts[i])) == at) return unchecked(this.bytes[i]);
+    const texts = changetype<usize>(this.texts);
+    for (let i: usize = 0; i < <usize>SLOTS; i++) {
+      if (load<usize>(texts + (i << alignof<usize>())) == at) return changetype<ArrayBuffer | null>(load<usize>(changetype<usize>(this.bytes) + (i << alignof<usize>())));
     }
     return null;
   }

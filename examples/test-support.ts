@@ -2,7 +2,7 @@
 // read the configuration the example ships (config.json, wasmplugin.yaml's pluginConfig).
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { Host, LogLevel, type HostOptions } from "proxy-wasm-as";
+import { Host, LogLevel, measureCost, type CostPerRun, type HostOptions } from "proxy-wasm-as";
 
 export interface Example {
   /** build/release.wasm, read once. */
@@ -75,4 +75,18 @@ export function wasmPluginConfig(yaml: string): Record<string, string | number> 
     config[key.trim()] = /^".*"$/.test(raw) ? (JSON.parse(raw) as string) : /^\d+$/.test(raw) ? Number(raw) : raw;
   }
   return config;
+}
+
+/**
+ * What one request costs the plugin by the cost meter (WebAssembly instructions and host
+ * calls: the same on every machine), the mean over 500 requests after 100, asserted
+ * against a budget: a change that makes every request dearer fails here and must say why.
+ * `host` must be loaded with `meterCost: true`.
+ */
+export function assertCostPerRequest(host: Host, request: (host: Host) => void, budget: { instructions: number; hostCalls: number }): CostPerRun {
+  const cost = measureCost(host, 500, request);
+  if (process.env.PWAS_PRINT_COST) console.log(`cost: ${cost.instructions.toFixed(1)} instructions, ${cost.hostCalls.toFixed(2)} host calls a request`);
+  assert.ok(cost.instructions <= budget.instructions, `${cost.instructions.toFixed(0)} instructions a request, over the budget of ${budget.instructions}`);
+  assert.equal(cost.hostCalls, budget.hostCalls, "host calls a request");
+  return cost;
 }

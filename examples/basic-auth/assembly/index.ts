@@ -6,7 +6,7 @@
 //                          "credentials": ["ok:test", "YWRtaW4zOmFkbWluMw=="]}],
 //    "realm": "istio"}
 import {
-  ByteBuffer, ConfigReader, FilterHeadersStatus, Header, Headers, HttpContext, log, LogLevel, registerRootContext, RootContext,
+  ByteBuffer, ConfigReader, FilterHeadersStatus, HeaderList, Headers, HttpContext, log, LogLevel, registerRootContext, RootContext,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports-http";
 
@@ -47,8 +47,14 @@ class Rule {
 
 class Settings {
   rules: Array<Rule> = new Array<Rule>();
-  /** [WWW-Authenticate: Basic realm="..."], built once. */
-  challenge: Array<Header> = [new Header("www-authenticate", "Basic realm=\"istio\"")];
+  /** WWW-Authenticate: Basic realm="...", built once in the pairs the host reads: a 401 encodes nothing. */
+  challenge: HeaderList = challengeFor("istio");
+}
+
+function challengeFor(realm: string): HeaderList {
+  const challenge = new HeaderList(64);
+  challenge.add("www-authenticate", "Basic realm=\"" + realm + "\"");
+  return challenge;
 }
 
 class BasicAuthRoot extends RootContext {
@@ -235,7 +241,7 @@ function readSettings(config: ConfigReader): Settings {
   const realm = config.get("realm");
   if (realm !== null) {
     if (!realm.isString || !isRealm(realm.asString())) config.fail("\"realm\" must be a non-empty string without quotes, backslashes or control characters");
-    else settings.challenge = [new Header("www-authenticate", "Basic realm=\"" + realm.asString() + "\"")];
+    else settings.challenge = challengeFor(realm.asString());
   }
   config.require("basic_auth_rules");
   const rules = config.array("basic_auth_rules", "rules");

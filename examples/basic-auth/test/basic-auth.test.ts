@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { FilterDataStatus, FilterHeadersStatus, LogLevel, type Host, type HostOptions, type HttpStream } from "proxy-wasm-as";
-import { example } from "../../test-support.js";
+import { assertCostPerRequest, example } from "../../test-support.js";
 
 const plugin = example(new URL("../", import.meta.url));
 const ROOT_ID = "basic-auth";
@@ -349,5 +349,19 @@ describe("basic-auth: memory", () => {
     round();
     const baseline = round();
     assert.deepEqual(Array.from({ length: 20 }, round), Array(20).fill(baseline));
+  });
+});
+
+describe("basic-auth: cost", () => {
+  test("an allowed request and a challenged one each cost at most their budget (the cost meter)", async () => {
+    const exchange = (headers: Pairs) => (h: Host) => {
+      const stream = h.newHttpStream();
+      stream.sendRequestHeaders(headers, true);
+      if (!stream.completed) stream.sendResponseHeaders([[":status", "200"]], true);
+    };
+    const allowed = await start(CONFIG, { meterCost: true, logLevel: LogLevel.Info });
+    assertCostPerRequest(allowed, exchange(withAuth("GET", "/productpage", ADMIN3)), { instructions: 4_300, hostCalls: 3 });
+    const challenged = await start(CONFIG, { meterCost: true, logLevel: LogLevel.Info });
+    assertCostPerRequest(challenged, exchange(request("GET", "/productpage")), { instructions: 3_500, hostCalls: 5 });
   });
 });

@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { FilterDataStatus, FilterHeadersStatus, LogLevel, type Host, type HostOptions, type HttpCall, type HttpStream } from "proxy-wasm-as";
-import { example } from "../../test-support.js";
+import { assertCostPerRequest, example } from "../../test-support.js";
 
 const plugin = example(new URL("../", import.meta.url));
 const ROOT_ID = "ext-authz";
@@ -330,5 +330,17 @@ describe("ext-authz: memory", () => {
     round();
     const baseline = round();
     assert.deepEqual(Array.from({ length: 10 }, round), Array(10).fill(baseline));
+  });
+});
+
+describe("ext-authz: cost", () => {
+  test("a request the service allows costs at most its budget, the callout and its answer included (the cost meter)", async () => {
+    const host = await start(CONFIG, { meterCost: true, logLevel: LogLevel.Info });
+    assertCostPerRequest(host, (h) => {
+      const stream = h.newHttpStream();
+      stream.sendRequestHeaders(request("/productpage", ["authorization", "Bearer abc"], ["x-user", "ann"]), true);
+      h.httpCallHistory.at(-1)!.respond({ status: 200, headers: { "x-auth-user": "ann@example.com" } });
+      stream.sendResponseHeaders([[":status", "200"]], true);
+    }, { instructions: 15_000, hostCalls: 12 });
   });
 });

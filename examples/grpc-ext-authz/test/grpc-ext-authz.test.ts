@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { FilterHeadersStatus, GrpcStatus, LogLevel, type GrpcCall, type Host, type HostOptions, type HttpStream } from "proxy-wasm-as";
-import { example } from "../../test-support.js";
+import { assertCostPerRequest, example } from "../../test-support.js";
 import { authorizationService } from "./authorization-service.js";
 
 const plugin = example(new URL("../", import.meta.url));
@@ -219,4 +219,17 @@ describe("grpc-ext-authz: configuration", () => {
       await plugin.expectRejected({ rootId: ROOT_ID, pluginConfig: config, logLevel: LogLevel.Debug }, `grpc-ext-authz: ${problem}`);
     });
   }
+});
+
+describe("grpc-ext-authz: cost", () => {
+  test("a request the service allows costs at most its budget, the Check call and its answer included (the cost meter)", async () => {
+    const host = await start(CONFIG, { meterCost: true, logLevel: LogLevel.Info });
+    const answer = allow();
+    assertCostPerRequest(host, (h) => {
+      const stream = h.newHttpStream();
+      stream.sendRequestHeaders(request(), true);
+      h.grpcCallHistory.at(-1)!.respond(answer);
+      stream.sendResponseHeaders([[":status", "200"]], true);
+    }, { instructions: 98_000, hostCalls: 10 });
+  });
 });

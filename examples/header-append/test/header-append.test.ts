@@ -11,7 +11,7 @@ import {
   type HostOptions,
   type HttpStream,
 } from "proxy-wasm-as";
-import { example, wasmPluginConfig } from "../../test-support.js";
+import { assertCostPerRequest, example, wasmPluginConfig } from "../../test-support.js";
 
 const plugin = example(new URL("../", import.meta.url));
 /** The WasmPlugin's pluginName, which Istio sends as the root id. */
@@ -307,5 +307,12 @@ describe("header-append: memory", () => {
     const baseline = round();
     const after = Array.from({ length: 10 }, round);
     assert.deepEqual(after, Array(10).fill(baseline));
+  });
+});
+
+describe("header-append: cost", () => {
+  test("a request costs at most its budget of WebAssembly instructions and its two host calls (the cost meter)", async () => {
+    const host = await start(plugin.configJson, { meterCost: true });
+    assertCostPerRequest(host, (h) => exchange(h, [[":status", "200"]]), { instructions: 1_700, hostCalls: 2 });
   });
 });

@@ -14,6 +14,8 @@ class Settings {
   body: string = "Forbidden by header-authorization Wasm plugin";
   /** The header as the host keeps it (lower-case name) with the value that passes: checked in place on every request. */
   required: Header = new Header("allow", "true");
+  /** The denial's body as UTF-8, made once: a flood of denied requests encodes nothing. */
+  bodyBytes: ArrayBuffer = new ArrayBuffer(0);
 }
 
 class HeaderAuthorizationRoot extends RootContext {
@@ -41,13 +43,13 @@ class HeaderAuthorization extends HttpContext {
     const settings = this.settings;
     // Every entry of a repeated header must carry the expected value (no strings are made for it).
     if (this.requestHeaders.allAre(settings.required)) return FilterHeadersStatus.Continue;
-    const values = this.requestHeaders.getAll(settings.header);
     if (log.enabled(LogLevel.Debug)) {
+      const values = this.requestHeaders.getAll(settings.header);
       const seen = values.length == 0 ? "absent" : "\"" + values.join("\", \"") + "\"";
       log.debug("header-authorization: denied: header \"" + settings.header + "\" is " + seen +
         "; only \"" + settings.expectedValue + "\" passes");
     }
-    this.sendLocalResponse(settings.status, settings.body, [], "header_authorization_denied");
+    this.sendLocalResponse(settings.status, settings.bodyBytes, [], "header_authorization_denied");
     return FilterHeadersStatus.StopIteration;
   }
 }
@@ -68,6 +70,7 @@ function readSettings(config: ConfigReader): Settings {
     else config.unknown(name, FIELDS);
   }
   settings.required = new Header(asciiLowerCase(settings.header), settings.expectedValue);
+  settings.bodyBytes = String.UTF8.encode(settings.body, false);
   return settings;
 }
 

@@ -2,7 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { FilterDataStatus, FilterHeadersStatus, LogLevel, type Host, type HostOptions, type HttpStream } from "proxy-wasm-as";
-import { example, wasmPluginConfig } from "../../test-support.js";
+import { assertCostPerRequest, example, wasmPluginConfig } from "../../test-support.js";
 
 const plugin = example(new URL("../", import.meta.url));
 /** The WasmPlugin's pluginName, which Istio sends as the root id. */
@@ -339,5 +339,18 @@ describe("header-authorization: memory", () => {
     const baseline = round();
     const after = Array.from({ length: 10 }, round);
     assert.deepEqual(after, Array(10).fill(baseline));
+  });
+});
+
+describe("header-authorization: cost", () => {
+  test("an allowed request and a denied one each cost at most their budget (the cost meter)", async () => {
+    const allowed = await start(undefined, { meterCost: true, logLevel: LogLevel.Info });
+    assertCostPerRequest(allowed, (h) => {
+      const stream = h.newHttpStream();
+      stream.sendRequestHeaders(withHeaders(["allow", "true"]), true);
+      stream.sendResponseHeaders([[":status", "200"]], true);
+    }, { instructions: 2_200, hostCalls: 1 });
+    const denied = await start(undefined, { meterCost: true, logLevel: LogLevel.Info });
+    assertCostPerRequest(denied, (h) => h.newHttpStream().sendRequestHeaders(withHeaders(["allow", "false"]), true), { instructions: 4_400, hostCalls: 3 });
   });
 });

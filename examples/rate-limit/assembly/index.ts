@@ -11,7 +11,7 @@
 // back with compare-and-swap, so workers that race never lose or double a refill; on
 // CasMismatch it reads again.
 import {
-  asciiLowerCase, ByteBuffer, ConfigReader, Counter, currentTimeMilliseconds, FilterHeadersStatus, Header, HttpContext, log, LogLevel,
+  asciiLowerCase, ByteBuffer, ConfigReader, Counter, currentTimeMilliseconds, FilterHeadersStatus, HeaderList, HttpContext, log, LogLevel,
   properties, registerRootContext, RootContext, sharedData, WasmResult, resultName,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports";
@@ -148,7 +148,11 @@ class RateLimit extends HttpContext {
     const waitMs = root.nextFillMs > now ? root.nextFillMs - now : 0;
     const seconds = waitMs == 0 ? 1 : (waitMs + 999) / 1000;
     if (log.enabled(LogLevel.Debug)) log.debug("rate-limit: 429 for \"" + KEY.toString() + "\": no token left; retry after " + seconds.toString() + " s");
-    this.sendLocalResponse(429, "Too Many Requests", [new Header("retry-after", seconds.toString())], "rate_limited");
+    SECONDS.clear();
+    SECONDS.appendDecimal(<u64>seconds);
+    LIMITED.clear();
+    LIMITED.add("retry-after", SECONDS);
+    this.sendLocalResponse(429, TOO_MANY_REQUESTS, LIMITED, "rate_limited");
     return FilterHeadersStatus.StopIteration;
   }
 }
@@ -158,6 +162,10 @@ class RateLimit extends HttpContext {
 const KEY = new ByteBuffer();
 const BUCKET = new ByteBuffer();
 const HEADER = new ByteBuffer();
+// The 429: a flood of limited requests encodes and allocates nothing for it either.
+const SECONDS = new ByteBuffer(20);
+const LIMITED = new HeaderList(32);
+const TOO_MANY_REQUESTS = String.UTF8.encode("Too Many Requests", false);
 const BY_HEADER = String.UTF8.encode("h:", false);
 const BY_ADDRESS = String.UTF8.encode("a:", false);
 

@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { FilterHeadersStatus, LogLevel, MockEnvoy, type Host, type HostOptions, type HttpStream } from "proxy-wasm-as";
-import { example } from "../../test-support.js";
+import { assertCostPerRequest, example } from "../../test-support.js";
 
 const plugin = example(new URL("../", import.meta.url));
 const ROOT_ID = "rate-limit";
@@ -341,5 +341,20 @@ describe("rate-limit: memory", () => {
     round();
     const baseline = round();
     assert.deepEqual(Array.from({ length: 10 }, round), Array(10).fill(baseline));
+  });
+});
+
+describe("rate-limit: cost", () => {
+  test("an allowed request and a limited one each cost at most their budget (the cost meter)", async () => {
+    const unlimited = { max_tokens: 1_000_000_000, tokens_per_fill: 1_000_000_000, fill_interval_ms: 60_000, key_header: "x-auth-user" };
+    const host = await start(unlimited, { meterCost: true, logLevel: LogLevel.Info });
+    assertCostPerRequest(host, (h) => {
+      const stream = h.newHttpStream();
+      stream.sendRequestHeaders(asUser("ann"), true);
+      stream.sendResponseHeaders([[":status", "200"]], true);
+    }, { instructions: 4_300, hostCalls: 4 });
+    // One token an hour: after the first request, every one gets the 429.
+    const limited = await start({ ...unlimited, max_tokens: 1, tokens_per_fill: 1, fill_interval_ms: 3_600_000 }, { meterCost: true, logLevel: LogLevel.Info });
+    assertCostPerRequest(limited, (h) => h.newHttpStream().sendRequestHeaders(asUser("ann"), true), { instructions: 4_200, hostCalls: 6 });
   });
 });

@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { LogLevel, MockEnvoy, type Host, type HostOptions } from "proxy-wasm-as";
-import { example } from "../../test-support.js";
+import { assertCostPerRequest, example } from "../../test-support.js";
 
 const plugin = example(new URL("../", import.meta.url));
 const CONFIG = JSON.parse(plugin.configJson) as Record<string, unknown>;
@@ -278,5 +278,19 @@ describe("request-stats: memory", () => {
     const baseline = round();
     assert.deepEqual(Array.from({ length: 10 }, round), Array(10).fill(baseline));
     assert.equal(responses(envoy)["2xx"], 12_000n);
+  });
+});
+
+describe("request-stats: cost", () => {
+  test("a request costs the worker at most its budget (the cost meter)", async () => {
+    const envoy = new MockEnvoy({ startTime: START });
+    await loadAggregator(envoy);
+    const worker = await envoy.load(plugin.wasm, { rootId: "request-stats", pluginConfig: CONFIG, meterCost: true, logLevel: LogLevel.Info });
+    assert.ok(worker.start().ok);
+    assertCostPerRequest(worker, (h) => {
+      const stream = h.newHttpStream();
+      stream.sendRequestHeaders(request("GET", "/productpage"), true);
+      stream.sendResponseHeaders([[":status", "200"]], true);
+    }, { instructions: 3_300, hostCalls: 5 });
   });
 });
