@@ -1,8 +1,9 @@
 // Conversions between the value types the SDK accepts and the bytes the host takes.
 
 /** UTF-8 for strings; the bytes themselves for ArrayBuffer and Uint8Array. */
+/** The empty buffer, shared: nothing can be written into it. */
 // @ts-ignore: decorator
-@lazy const NO_BYTES = new ArrayBuffer(0);
+@lazy export const NO_BYTES = new ArrayBuffer(0);
 
 export function toBytes<T>(value: T): ArrayBuffer {
   if (isString<T>()) {

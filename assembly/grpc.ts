@@ -13,7 +13,7 @@ import { GrpcCallResponse } from "./callout-responses";
 import { Header } from "./headers";
 import { encodeHeaders } from "./pairs";
 import { ProtoWriter } from "./protobuf";
-import { utf8Bytes } from "./utf8-cache";
+import { Utf8Cache, utf8Bytes } from "./utf8-cache";
 import { GrpcStatus, WasmResult } from "./types";
 
 // Where deep imports ("proxy-wasm-as/assembly/grpc") found them before.
@@ -25,18 +25,13 @@ export { GrpcCallResponse, grpcInitialMetadata, grpcMessage, grpcTrailingMetadat
  * service, and the call would fail with BadArgument).
  */
 // The GrpcService message naming the cluster (envoy_grpc.cluster_name). A plugin calls the
-// same configured cluster on every request: made once while the string is the same one
-// (held here, so its address cannot pass to another string).
-let lastCluster: string | null = null;
-let lastService: ArrayBuffer | null = null;
+// same configured cluster on every request: made once while the string is the same one.
+// @ts-ignore: decorator
+@lazy const services = new Utf8Cache();
 
 function grpcService(cluster: string): ArrayBuffer {
-  const known = lastService;
-  if (known !== null && changetype<usize>(lastCluster) == changetype<usize>(cluster)) return known;
-  const service = new ProtoWriter().message(1, new ProtoWriter().string(1, cluster)).finish();
-  lastCluster = cluster;
-  lastService = service;
-  return service;
+  const known = services.find(cluster);
+  return known !== null ? known : services.keep(cluster, new ProtoWriter().message(1, new ProtoWriter().string(1, cluster)).finish());
 }
 
 /**

@@ -1,4 +1,5 @@
 // The ABI's "pairs" serialization of header maps (ABI.md §6.1).
+import { NO_BYTES } from "./bytes";
 
 
 /** One header, trailer or metadata entry. Names are lower-case on the host side. */
@@ -27,12 +28,9 @@ export class Header {
  * sizes are counted first and each name and value is encoded straight into its place
  * (a callout's or local reply's headers are built per request).
  */
-// @ts-ignore: decorator
-@lazy const NO_PAIRS = new ArrayBuffer(0);
-
 export function encodeHeaders(headers: Array<Header>): ArrayBuffer {
   const count = headers.length;
-  if (count == 0) return NO_PAIRS; // shared: nothing can be written into an empty buffer
+  if (count == 0) return NO_BYTES;
   let size = 4 + 8 * count;
   for (let i = 0; i < count; i++) {
     const header = unchecked(headers[i]);

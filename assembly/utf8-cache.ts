@@ -1,9 +1,10 @@
 // The UTF-8 of the strings a filter passes again and again: header names written as
-// literals (":path", "authorization"), a cluster name from the configuration. A string is
-// immutable, and the cache holds a reference to each one it keeps, so the collector cannot
-// free it and hand its address to another string: the address identifies the text. A few
-// entries, replaced in turn: a filter names a handful of these per request. A string made
-// per request just takes a slot for a while.
+// literals (":path", "authorization"), a cluster name from the configuration; or other bytes
+// made from such a string (a cluster's GrpcService message). A string is immutable, and the
+// cache holds a reference to each one it keeps, so the collector cannot free it and hand
+// its address to another string: the address identifies the text. A few entries, replaced
+// in turn: a filter names a handful of these per request. A string made per request just
+// takes a slot for a while.
 
 const SLOTS = 8;
 

@@ -10,7 +10,7 @@ import { pagesWithin } from "./wasm/memory-limit.js";
 import type { OffsetMap } from "./wasm/offset-map.js";
 import type { ImportedObjectDescriptor } from "./wasm/imported-memory.js";
 import { hostFunctionTypes } from "./wasm/signatures.js";
-import { coverageVariant } from "./wasm/coverage-files.js";
+import { collectingCoverage, coverageVariant } from "./wasm/coverage-files.js";
 import type { PluginFailure } from "./wasm/diagnostics/failure.js";
 import type { CostReport } from "./vm/cost.js";
 import { findSourceMapBeside, type SourceMapSource } from "./wasm/diagnostics/source-map.js";
@@ -427,8 +427,8 @@ type CompileHow = { instrument: boolean; meterCost: boolean | "byFunction"; maxM
 
 /** A buffer whose compile is cached and finished, at once (most loads of a test file); else undefined, for `compile`. */
 function compiledNow(source: ModuleSource, how: CompileHow, mapOption: SourceMapSource | false | undefined): LoadedModule | undefined {
-  if (!(source instanceof Uint8Array)) return undefined;
-  if (coverageVariant(source)) return undefined; // its counting copy runs instead
+  // Under coverage a listed build runs as its counting copy: `compile` finds it.
+  if (!(source instanceof Uint8Array) || collectingCoverage()) return undefined;
   const compiled = compiledPluginNow(source, { ...how, coverage: false });
   return compiled && { ...compiled, sourceMap: mapOption || undefined };
 }

@@ -92,6 +92,9 @@ let manifest: { dir: string; modules: CoverageManifest["modules"] } | undefined;
 let dirFromEnv: string | undefined | null = null;
 const coverageDir = (): string | undefined => (dirFromEnv === null ? (dirFromEnv = process.env[COVERAGE_DIR_ENV] || undefined) : dirFromEnv);
 
+/** Whether this process collects coverage (`pwas coverage` set PWAS_COVERAGE for it). */
+export const collectingCoverage = (): boolean => coverageDir() !== undefined;
+
 /** The counting copy of a module when coverage is being collected and `bytes` is a listed build; else undefined. */
 export function coverageVariant(bytes: Uint8Array): { bytes: Uint8Array; path: string } | undefined {
   const dir = coverageDir();
