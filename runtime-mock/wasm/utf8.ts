@@ -1,9 +1,9 @@
-// UTF-8 for the host's text. Node's TextEncoder crosses into C++ on every call (0.5–1 µs
-// even for a header name), and most of what the host encodes is short ASCII (header names
-// and values, property paths, tokens), which a loop encodes in a fifth of that; a longer or
-// non-ASCII string goes to TextEncoder, whose per-byte cost is lower.
+// UTF-8 encoding for the host's text (Node's decoding is fast already). Node's TextEncoder
+// crosses into C++ on every call (0.5–1 µs even for a header name), and most of what the
+// host encodes is short ASCII (header names and values, property paths, tokens), which a
+// loop encodes in a fifth of that; a longer or non-ASCII string goes to TextEncoder, whose
+// per-byte cost is lower.
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8");
 const SHORT = 64;
 
 /** The string's UTF-8 bytes (lone surrogates as U+FFFD, as TextEncoder writes them). */
@@ -18,6 +18,3 @@ export function utf8Bytes(text: string): Uint8Array {
   }
   return out;
 }
-
-/** The bytes as text, malformed sequences as U+FFFD. */
-export const utf8Text = (bytes: Uint8Array): string => decoder.decode(bytes);
