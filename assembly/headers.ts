@@ -42,7 +42,7 @@ export class Headers {
   /** Every value of `name`, in order (repeated headers are separate entries). */
   getAll(name: string): Array<string> {
     const values = new Array<string>();
-    this.scan(utf8Bytes(asciiLowerCase(name)), values, null, null);
+    this.scan(pairsKeyOf<string>(name), values, null, null);
     return values;
   }
 
@@ -52,9 +52,7 @@ export class Headers {
    * of a request to a callout, or of a callout's answer to the client.
    */
   copyAll<N>(name: N, list: HeaderList): i32 {
-    // The pairs are compared byte for byte, and the host keeps names lower-case.
-    const key = isString<N>() ? utf8Bytes(asciiLowerCase(changetype<string>(name))) : keyOf<N>(name);
-    return max(this.scan(key, null, null, list), 0);
+    return max(this.scan(pairsKeyOf<N>(name), null, null, list), 0);
   }
 
   /**
@@ -241,6 +239,11 @@ function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<stri
     data += entryNameSize + valueSize + 2;
   }
   return matches;
+}
+
+/** A name to find in the host's pairs, which are compared byte for byte: a string lower-cased as the host keeps names, or its lower-case bytes. */
+function pairsKeyOf<N>(name: N): ArrayBuffer {
+  return isString<N>() ? utf8Bytes(asciiLowerCase(changetype<string>(name))) : keyOf<N>(name);
 }
 
 /** A header name given as a string (encoded once while it is in use: utf8-cache.ts) or as its bytes. */
