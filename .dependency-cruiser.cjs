@@ -42,6 +42,20 @@ module.exports = {
       to: { path: "^(cli|test|bench|scripts|examples)/" },
     },
     {
+      name: "runtime-stands-alone",
+      severity: "error",
+      comment: "asc reads the SDK's runtime by its path (--runtime): the SDK importing it would compile a second copy, and the runtime needs nothing of the SDK",
+      from: { path: "^assembly/", pathNot: "^assembly/runtime/" },
+      to: { path: "^assembly/runtime/" },
+    },
+    {
+      name: "runtime-needs-no-sdk",
+      severity: "error",
+      comment: "the runtime is the SDK's floor: it imports only the standard library and itself",
+      from: { path: "^assembly/runtime/" },
+      to: { path: "^assembly/", pathNot: "^assembly/runtime/" },
+    },
+    {
       name: "sdk-stays-assemblyscript",
       severity: "error",
       comment: "the AssemblyScript SDK may not import TypeScript-side code",

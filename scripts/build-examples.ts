@@ -1,9 +1,8 @@
 // Builds every example plugin and test fixture (release and debug targets of its
 // asconfig.json) with the SDK's build settings, each with its source map (release names
-// moved into the map, as `pwas build` does). Skips an up-to-date build; writes each
+// moved into the map, and the SDK's runtime found, as `pwas build` does). Skips an up-to-date build; writes each
 // output atomically.
-import asc from "assemblyscript/asc";
-import { moveNamesIntoMaps, sourceMapArgs, type BuiltFile } from "../cli/compiler/source-maps.js";
+import { buildTarget, resolveTarget } from "../cli/compiler/compile.js";
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,19 +26,8 @@ function upToDate(outputs: string[], sourcesMtime: number): boolean {
 }
 
 async function build(exampleDir: string, target: "release" | "debug"): Promise<void> {
-  const outputs: BuiltFile[] = [];
-  const output: string[] = [];
-  const sink = { write: (chunk: unknown) => { output.push(String(chunk)); return true; } };
-  const mapArgs = sourceMapArgs({ debug: target === "debug" });
-  const { error } = await asc.main(["--baseDir", exampleDir, "--config", "asconfig.json", "--target", target, ...mapArgs], {
-    writeFile: (name: string, contents: Uint8Array | string, baseDir: string) => {
-      outputs.push({ path: resolve(baseDir, name), contents: typeof contents === "string" ? new TextEncoder().encode(contents) : contents });
-    },
-    stdout: sink,
-    stderr: sink,
-  });
-  if (error) throw new Error(`building ${exampleDir} (${target}) failed: ${error.message}\n${output.join("")}`);
-  const files = mapArgs.includes("--debug") ? moveNamesIntoMaps(outputs) : outputs;
+  const configArgs = ["--config", "asconfig.json"];
+  const { files } = await buildTarget(exampleDir, configArgs, await resolveTarget(exampleDir, configArgs, target));
   const written = files.map(({ path, contents }) => {
     mkdirSync(dirname(path), { recursive: true });
     const temp = `${path}.${process.pid}.tmp`;

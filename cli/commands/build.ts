@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option("--json", "print the result as JSON (see the README: one shape for every command)")
     .addHelpText("after", `
 The project's asconfig.json should extend node_modules/proxy-wasm-as/asconfig.json, which holds
-the settings a real host needs (minimal runtime, --exportStart _initialize, abort/trace/seed
+the settings a real host needs (the SDK's runtime, --exportStart _initialize, abort/trace/seed
 redirected to the SDK). Without asconfig.json, pwas builds assembly/index.ts with those settings
 into build/plugin.wasm and build/plugin.debug.wasm.
 

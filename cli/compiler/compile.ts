@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import { CliError, ExitCode } from "../errors.js";
 import { moveNamesIntoMaps, sourceMapArgs, type BuiltFile } from "./source-maps.js";
+import { sdkRuntimeArgs } from "./sdk-runtime.js";
 
 /** What asc resolved for a target (`--showConfig`: asconfig, its extends chain, the command line). */
 export interface TargetConfig {
@@ -88,10 +89,14 @@ export async function compileTarget(baseDir: string, configArgs: string[], targe
   return { target, files, diagnostics: out.text().replace(/^Last converge was suboptimal\.\r?\n/gm, "") };
 }
 
-/** A target as pwas builds it: with its source map beside each module, a release's names moved into the map. */
+/**
+ * A target as pwas builds it: with its source map beside each module, a release's names
+ * moved into the map, and the SDK's runtime found wherever the SDK is.
+ */
 export async function buildTarget(baseDir: string, configArgs: string[], target: TargetConfig, transforms: object[] = []): Promise<CompileResult> {
   const mapArgs = sourceMapArgs(target.options);
-  const result = await compileTarget(baseDir, [...configArgs, ...mapArgs], target.target, transforms);
+  const args = [...configArgs, ...mapArgs, ...sdkRuntimeArgs(baseDir, target.options.runtime)];
+  const result = await compileTarget(baseDir, args, target.target, transforms);
   return mapArgs.includes("--debug") ? { ...result, files: moveNamesIntoMaps(result.files) } : result;
 }
 

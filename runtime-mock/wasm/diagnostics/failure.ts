@@ -171,7 +171,8 @@ function toPluginFrame(functionIndex: number, offset: number, engineName: string
   return frame;
 }
 
-const isLibrary = (fileOrName: string): boolean => fileOrName.startsWith("~lib/");
+/** The standard library and the SDK (`~lib/`), and the SDK's runtime, which asc reads by its path. */
+const isLibrary = (fileOrName: string): boolean => fileOrName.startsWith("~lib/") || fileOrName.includes("proxy-wasm-as/assembly/runtime/");
 
 /** The user's frames first, then the library's, each group innermost first. */
 function orderFrames(frames: PluginFrame[]): PluginFrame[] {
