@@ -1,20 +1,24 @@
-// The collector: mark and sweep over rings of objects, run only when the SDK calls it.
+// The collector: mark and sweep over rings of objects (rings.ts), run only when the SDK
+// calls it. With no shadow stack it sees no locals, so it must only be called when no
+// AssemblyScript frame holds a reference: the SDK calls it at a host callback's entry.
 import { OBJECT, BLOCK_OVERHEAD, OBJECT_OVERHEAD, OBJECT_MAXSIZE, TOTAL_OVERHEAD, RTRACE } from "~lib/rt/common";
 import { onvisit, oncollect } from "~lib/rt/rtrace";
 import { E_ALLOCATION_TOO_LARGE, E_ALREADY_PINNED, E_NOT_PINNED } from "~lib/util/error";
-import { MARKED_PARITY, PINNED, append, clearRing, flagsOf, isLinked, nextOf, relink, unlink } from "./rings";
+import { MARKED_PARITY, PINNED, append, clearRing, flagsOf, forget, isLinked, nextOf, relink, unlink } from "./rings";
 import { giveBlock, takeBlock } from "./recycler";
 
 // @ts-ignore: decorator
-@lazy const rings: usize = memory.data(<i32>(3 * offsetof<OBJECT>()), 16);
+@inline const HEADER: usize = offsetof<OBJECT>();
+// @ts-ignore: decorator
+@lazy const rings: usize = memory.data(<i32>(3 * HEADER), 16);
 /** Objects not (yet) reached in this cycle: all of them between collections. */
 // @ts-ignore: decorator
-@lazy let unreached: OBJECT = changetype<OBJECT>(rings);
+@lazy let unreached: usize = rings;
 /** Objects reached in the collection under way. */
 // @ts-ignore: decorator
-@lazy let reached: OBJECT = changetype<OBJECT>(rings + offsetof<OBJECT>());
+@lazy let reached: usize = rings + HEADER;
 // @ts-ignore: decorator
-@lazy const pinned: OBJECT = changetype<OBJECT>(rings + 2 * offsetof<OBJECT>());
+@lazy const pinned: usize = rings + 2 * HEADER;
 /** The parity flag of unreached objects; reached ones get the other. */
 // @ts-ignore: decorator
 @lazy let unreachedParity: u32 = 0;
@@ -32,13 +36,18 @@ function setUp(): void {
 }
 
 // @ts-ignore: decorator
-@inline function headerOf(ptr: usize): OBJECT {
-  return changetype<OBJECT>(ptr - TOTAL_OVERHEAD);
+@inline function headerOf(ptr: usize): usize {
+  return ptr - TOTAL_OVERHEAD;
 }
 
 // @ts-ignore: decorator
-@inline function blockSize(object: OBJECT): usize {
-  return BLOCK_OVERHEAD + (object.mmInfo & ~3);
+@inline function blockSize(object: usize): usize {
+  return BLOCK_OVERHEAD + (load<usize>(object, offsetof<OBJECT>("mmInfo")) & ~3);
+}
+
+// @ts-ignore: decorator
+@inline function setSize(object: usize, size: usize): void {
+  store<u32>(object, <u32>size, offsetof<OBJECT>("rtSize"));
 }
 
 // @ts-ignore: decorator
@@ -46,12 +55,12 @@ function setUp(): void {
 export function __new(size: usize, id: i32): usize {
   if (size > OBJECT_MAXSIZE) throw new Error(E_ALLOCATION_TOO_LARGE);
   if (!ready) setUp();
-  let object = changetype<OBJECT>(takeBlock(OBJECT_OVERHEAD + size) - BLOCK_OVERHEAD);
-  object.rtId = id;
-  object.rtSize = <u32>size;
+  let object = takeBlock(OBJECT_OVERHEAD + size) - BLOCK_OVERHEAD;
+  store<u32>(object, id, offsetof<OBJECT>("rtId"));
+  setSize(object, size);
   append(unreached, object, unreachedParity);
   if (RTRACE) total += blockSize(object);
-  let ptr = changetype<usize>(object) + TOTAL_OVERHEAD;
+  let ptr = object + TOTAL_OVERHEAD;
   memory.fill(ptr, 0, size);
   return ptr;
 }
@@ -60,10 +69,10 @@ export function __new(size: usize, id: i32): usize {
 @global @unsafe
 export function __renew(oldPtr: usize, size: usize): usize {
   let old = headerOf(oldPtr);
-  let oldSize = <usize>old.rtSize;
+  let oldSize = <usize>load<u32>(old, offsetof<OBJECT>("rtSize"));
   if (oldPtr < __heap_base) {
     // Static data is not TLSF's to resize: copy it to the heap.
-    let newPtr = __new(size, old.rtId);
+    let newPtr = __new(size, load<u32>(old, offsetof<OBJECT>("rtId")));
     memory.copy(newPtr, oldPtr, min(size, oldSize));
     return newPtr;
   }
@@ -71,7 +80,7 @@ export function __renew(oldPtr: usize, size: usize): usize {
   if (RTRACE) total -= blockSize(old);
   let newPtr = __realloc(oldPtr - OBJECT_OVERHEAD, OBJECT_OVERHEAD + size) + OBJECT_OVERHEAD;
   let object = headerOf(newPtr);
-  object.rtSize = <u32>size;
+  setSize(object, size);
   relink(object);
   if (RTRACE) total += blockSize(object);
   if (size > oldSize) memory.fill(newPtr + oldSize, 0, size - oldSize);
@@ -89,7 +98,7 @@ export function __link(parentPtr: usize, childPtr: usize, expectMultiple: bool):
 export function __visit(ptr: usize, cookie: i32): void {
   if (!ptr) return;
   let object = headerOf(ptr);
-  if (RTRACE) if (!onvisit(object)) return;
+  if (RTRACE) if (!onvisit(changetype<OBJECT>(object))) return;
   if (!isLinked(object) || flagsOf(object) == unreachedParity) {
     unlink(object);
     append(reached, object, unreachedParity ^ MARKED_PARITY);
@@ -119,10 +128,10 @@ export function __unpin(ptr: usize): void {
 }
 
 /** Visits the members of every object on `ring`, including those appended meanwhile. */
-function visitMembersOfRing(ring: OBJECT): void {
+function visitMembersOfRing(ring: usize): void {
   let object = nextOf(ring);
   while (object != ring) {
-    __visit_members(changetype<usize>(object) + TOTAL_OVERHEAD, 0);
+    __visit_members(object + TOTAL_OVERHEAD, 0);
     object = nextOf(object);
   }
 }
@@ -139,22 +148,20 @@ export function __collect(): void {
   let object = nextOf(unreached);
   while (object != unreached) {
     let next = nextOf(object);
-    let ptr = changetype<usize>(object);
-    if (ptr < __heap_base) {
-      object.gcInfo = 0; // static data: unlinked until reached again
-      object.gcInfo2 = 0;
+    if (object < __heap_base) {
+      forget(object); // static data: unlinked until reached again
     } else {
-      if (isDefined(__finalize)) __finalize(ptr + TOTAL_OVERHEAD);
+      if (isDefined(__finalize)) __finalize(object + TOTAL_OVERHEAD);
       if (RTRACE) total -= blockSize(object);
-      giveBlock(ptr + BLOCK_OVERHEAD);
+      giveBlock(object + BLOCK_OVERHEAD);
     }
     object = next;
   }
   // The reached objects are the unreached ones of the next cycle, under the other parity.
   clearRing(unreached);
-  let swap = unreached;
+  let emptied = unreached;
   unreached = reached;
-  reached = swap;
+  reached = emptied;
   unreachedParity ^= MARKED_PARITY;
   if (RTRACE) oncollect(total);
 }

@@ -3,7 +3,7 @@
 // search, split and coalescing cost about 300 instructions each way; a free list per size
 // class costs a handful. TLSF still serves every other size and every first allocation.
 // The lists hold at most HELD_LIMIT bytes, so memory still returns to TLSF after a burst.
-import { BLOCK, BLOCK_OVERHEAD, AL_BITS, AL_MASK } from "~lib/rt/common";
+import { BLOCK_OVERHEAD, AL_BITS, AL_MASK } from "~lib/rt/common";
 
 /** Size classes 1..CLASSES: TLSF payloads of 12, 28, ... 16 * CLASSES - 4 bytes. */
 // @ts-ignore: decorator
@@ -40,7 +40,7 @@ import { BLOCK, BLOCK_OVERHEAD, AL_BITS, AL_MASK } from "~lib/rt/common";
 
 /** Gives back a block `takeBlock` (or `__alloc`) returned. */
 export function giveBlock(payload: usize): void {
-  let size = changetype<BLOCK>(payload - BLOCK_OVERHEAD).mmInfo & ~3; // the low two bits are TLSF's tags
+  let size = load<usize>(payload - BLOCK_OVERHEAD) & ~3; // mmInfo: the low two bits are TLSF's tags
   // TLSF payloads are 16n - 4 bytes: adding the header gives the class exactly.
   let sizeClass = (size + BLOCK_OVERHEAD) >> AL_BITS;
   if (sizeClass <= CLASSES && held + (sizeClass << AL_BITS) <= HELD_LIMIT) {
