@@ -1,6 +1,6 @@
-// When the garbage collector runs. The SDK is built with AssemblyScript's minimal
-// runtime, which never collects on its own and has no shadow stack, so modules stay
-// small (the incremental runtime adds ~11 KB to a filter). Collection is only safe when
+// When the garbage collector runs. The SDK is built with its own runtime
+// (assembly/runtime/), which never collects on its own and has no shadow stack, so modules
+// stay small (the incremental runtime adds ~11 KB to a filter). Collection is only safe when
 // no AssemblyScript frame is live: at the entry of a host callback. A collection costs
 // time proportional to the live heap, so it runs once per max(64, live streams)
 // finished streams (amortized O(1) per stream, also with thousands open at once; root
