@@ -1,7 +1,7 @@
 // Builds every example plugin and test fixture (release and debug targets of its
-// asconfig.json) with the SDK's build settings, each with its source map (release names
-// moved into the map, and the SDK's runtime found, as `pwas build` does). Skips an up-to-date build; writes each
-// output atomically.
+// asconfig.json) with the SDK's build settings, as `pwas build` does: each with its source
+// map (release names moved into the map), and the SDK's runtime found. Skips an
+// up-to-date build; writes each output atomically.
 import { buildTarget, resolveTarget } from "../cli/compiler/compile.js";
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";

@@ -22,12 +22,18 @@ import { BLOCK_OVERHEAD, AL_BITS, AL_MASK } from "~lib/rt/common";
   return (payloadSize + BLOCK_OVERHEAD + AL_MASK) >> AL_BITS;
 }
 
+/** Where the first free block of `sizeClass` is kept. */
+// @ts-ignore: decorator
+@inline function headOf(sizeClass: usize): usize {
+  return heads + (sizeClass << alignof<usize>());
+}
+
 /** A block with room for `size` bytes: its payload's address, as `__alloc` returns it. */
 // @ts-ignore: decorator
 @inline export function takeBlock(size: usize): usize {
   let sizeClass = classOf(size);
   if (sizeClass <= CLASSES) {
-    let slot = heads + (sizeClass << alignof<usize>());
+    let slot = headOf(sizeClass);
     let payload = load<usize>(slot);
     if (payload != 0) {
       store<usize>(slot, load<usize>(payload));
@@ -40,11 +46,10 @@ import { BLOCK_OVERHEAD, AL_BITS, AL_MASK } from "~lib/rt/common";
 
 /** Gives back a block `takeBlock` (or `__alloc`) returned. */
 export function giveBlock(payload: usize): void {
-  let size = load<usize>(payload - BLOCK_OVERHEAD) & ~3; // mmInfo: the low two bits are TLSF's tags
-  // TLSF payloads are 16n - 4 bytes: adding the header gives the class exactly.
-  let sizeClass = (size + BLOCK_OVERHEAD) >> AL_BITS;
+  // A TLSF payload (mmInfo without its two tag bits) is 16n - 4 bytes: exactly its class's size.
+  let sizeClass = classOf(load<usize>(payload - BLOCK_OVERHEAD) & ~3);
   if (sizeClass <= CLASSES && held + (sizeClass << AL_BITS) <= HELD_LIMIT) {
-    let slot = heads + (sizeClass << alignof<usize>());
+    let slot = headOf(sizeClass);
     store<usize>(payload, load<usize>(slot));
     store<usize>(slot, payload);
     held += sizeClass << AL_BITS;
