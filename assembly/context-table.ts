@@ -1,12 +1,16 @@
-// Stream contexts by id, for the registry. Envoy hands out context ids in sequence, so
-// `id & mask` is almost always a free slot among the streams open at once: an
-// open-addressing table with linear probing finds a stream without hashing, where
-// AssemblyScript's Map cost about 200 instructions a stream to hash, insert, find and
-// delete. Deletion shifts the entries after it back (no tombstones), so the table only
-// grows with the number of streams open at once, and a long-lived stream only lengthens
-// the probe of the ids that land on its slot.
+// Stream contexts by id, for the registry: an open-addressing table with linear probing,
+// where AssemblyScript's Map cost about 200 instructions a stream to hash, insert, find
+// and delete. Envoy hands out context ids in sequence, and the home slot of an id is its
+// Fibonacci hash (a multiply and a shift), which spreads any run of ids over the table:
+// `id & mask` put the ids of long-lived streams (1,000 gRPC streams, say) into one run
+// of occupied slots, and every later id that landed in it probed the whole run. Deletion
+// shifts the entries after it back (no tombstones), so the table only grows with the
+// number of streams open at once.
 
 const INITIAL_SLOTS: i32 = 16;
+const INITIAL_SHIFT: u32 = 28; // 32 − log2(INITIAL_SLOTS)
+/** 2^32 / φ: consecutive ids land about 0.62 of the table apart. */
+const FIBONACCI: u32 = 0x9e3779b9;
 
 export class ContextTable<T> {
   private ids: StaticArray<u32> = new StaticArray<u32>(INITIAL_SLOTS);
@@ -14,6 +18,8 @@ export class ContextTable<T> {
   private used: i32 = 0;
   /** Slots − 1 (a power of two): kept, so no lookup asks the array for its length. */
   private mask: i32 = INITIAL_SLOTS - 1;
+  /** 32 − log2(slots): a hash's top bits are the slot. */
+  private shift: u32 = INITIAL_SHIFT;
 
   get(id: u32): T | null {
     const slot = this.find(id);
@@ -23,7 +29,7 @@ export class ContextTable<T> {
   set(id: u32, item: T): void {
     if (this.used * 2 > this.mask) this.grow();
     const mask = this.mask;
-    let slot = <i32>id & mask;
+    let slot = this.home(id);
     for (let at = this.idAt(slot); at != 0 && at != id; at = this.idAt(slot)) slot = (slot + 1) & mask;
     if (this.idAt(slot) == 0) this.used++;
     this.setIdAt(slot, id);
@@ -37,7 +43,7 @@ export class ContextTable<T> {
     const mask = this.mask;
     // Move back each later entry of the probe run whose home slot is not between the hole and it.
     for (let next = (hole + 1) & mask, at = this.idAt(next); at != 0; next = (next + 1) & mask, at = this.idAt(next)) {
-      const home = <i32>at & mask;
+      const home = this.home(at);
       const movable = hole <= next ? home <= hole || home > next : home <= hole && home > next;
       if (movable) {
         this.setIdAt(hole, at);
@@ -54,12 +60,17 @@ export class ContextTable<T> {
   /** The slot of `id`, or -1. The table is never more than half full, so a probe meets an empty slot. */
   private find(id: u32): i32 {
     const mask = this.mask;
-    for (let slot = <i32>id & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = this.home(id); ; slot = (slot + 1) & mask) {
       const at = this.idAt(slot);
       if (at == id) return slot;
       if (at == 0) return -1;
     }
     return -1;
+  }
+
+  // @ts-ignore: decorator
+  @inline private home(id: u32): i32 {
+    return <i32>((id * FIBONACCI) >>> this.shift);
   }
 
   // Raw loads and stores: the size-optimized build does not inline StaticArray's accessors.
@@ -79,6 +90,7 @@ export class ContextTable<T> {
     this.ids = new StaticArray<u32>(ids.length * 2);
     this.items = new StaticArray<T | null>(ids.length * 2);
     this.mask = ids.length * 2 - 1;
+    this.shift--;
     this.used = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = unchecked(ids[i]);
