@@ -1,8 +1,9 @@
 // Cost checks for CI: the mean cost of a stream (or any scenario) over many runs, after a
 // warm-up, so a regression fails a test with a figure that does not depend on the machine.
-// A mean, because the SDK's collector runs every so many streams: one stream may pay for
-// the last few dozen.
+// A mean, because the SDK's collector runs every so many streams: one stream pays for the
+// last few hundred.
 import type { Host } from "./host.js";
+import { checkCounts, DEFAULT_WARMUP_STREAMS } from "./warmup.js";
 
 export interface CostPerRun {
   /** Mean WebAssembly instructions a run. */
@@ -13,12 +14,13 @@ export interface CostPerRun {
   maxInstructions: number;
 }
 
-/** Runs `scenario` `warmup` times (default 100), then `runs` times, and reports its cost per run. Needs a host loaded with `meterCost: true`. */
+/**
+ * Runs `scenario` `warmup` times (default 2,048: see warmup.ts), then `runs` times, and
+ * reports its cost per run. Needs a host loaded with `meterCost: true`.
+ */
 export function measureCost(host: Host, runs: number, scenario: (host: Host, index: number) => void, options: { warmup?: number } = {}): CostPerRun {
-  const warmup = options.warmup ?? 100;
-  for (const [name, value] of [["runs", runs], ["warmup", warmup]] as const) {
-    if (!Number.isInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
-  }
+  const warmup = options.warmup ?? DEFAULT_WARMUP_STREAMS;
+  checkCounts({ runs, warmup });
   if (!host.metered) throw new Error("measureCost needs a host loaded with { meterCost: true }");
   for (let i = 0; i < warmup; i++) scenario(host, i);
   const start = { ...host.cost };

@@ -4,6 +4,7 @@
 // streams keep: a leak. Used by tests; `npm run bench` measures the same at scale.
 import { PluginTrapError } from "./wasm/diagnostics/trap-error.js";
 import type { Host } from "./host.js";
+import { checkCounts, DEFAULT_WARMUP_STREAMS } from "./warmup.js";
 
 export interface MemoryGrowth {
   /** Streams run before `before` was taken. */
@@ -19,7 +20,10 @@ export interface MemoryGrowth {
 }
 
 export interface MemoryGrowthOptions {
-  /** Streams run before measuring; default 100. */
+  /**
+   * Streams run before measuring; default 2,048, which covers the SDK collector's period
+   * (warmup.ts). Fewer can report the heap's first peak as a leak.
+   */
   warmup?: number;
 }
 
@@ -34,10 +38,8 @@ export function measureMemoryGrowth(
   scenario: (host: Host, index: number) => void,
   options: MemoryGrowthOptions = {},
 ): MemoryGrowth {
-  const warmupStreams = options.warmup ?? 100;
-  for (const [name, value] of [["streams", streams], ["warmup", warmupStreams]] as const) {
-    if (!Number.isInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
-  }
+  const warmupStreams = options.warmup ?? DEFAULT_WARMUP_STREAMS;
+  checkCounts({ streams, warmup: warmupStreams });
   const run = (from: number, count: number) => {
     for (let i = from; i < from + count; i++) {
       try {

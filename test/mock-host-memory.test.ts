@@ -14,6 +14,7 @@ import {
   WasmResult,
   type HostOptions,
 } from "../runtime-mock/index.js";
+import { DEFAULT_WARMUP_STREAMS } from "../runtime-mock/warmup.js";
 import { buildPlugin, compileWat, events, rec, recordingCallbacks, slot, slotValue } from "./support/plugin.js";
 
 const PAGE = 65536;
@@ -56,7 +57,7 @@ describe("measureMemoryGrowth: leak checks over many streams", () => {
       assert.equal(stream.completed, true);
     });
     assert.equal(growth.grewBytes, 0, JSON.stringify(growth));
-    assert.equal(growth.warmupStreams, 100);
+    assert.equal(growth.warmupStreams, DEFAULT_WARMUP_STREAMS);
     assert.equal(growth.streams, 5000);
     assert.equal(growth.after, host.memoryBytes);
   });
@@ -104,6 +105,62 @@ describe("measureMemoryGrowth: leak checks over many streams", () => {
     );
     assert.throws(() => measureMemoryGrowth(host, 1, () => {}), /the VM has already failed/);
     assert.throws(() => measureMemoryGrowth(host, -1, () => {}), RangeError);
+  });
+});
+
+describe("the SDK's collector: when it runs (header-append, release, metered)", () => {
+  const CONFIG = { "first-header": "some-value", "another-header": "another-value" };
+  /** The streams (by index) whose cost stands out as the collection's: 20× the median stream. */
+  const collectingStreams = (costs: number[]) => {
+    const median = [...costs].sort((a, b) => a - b)[costs.length >> 1]!;
+    return costs.flatMap((cost, i) => (cost > 20 * median ? [i] : []));
+  };
+  const gaps = (at: number[]) => at.slice(1).map((stream, i) => stream - at[i]!);
+  const passthrough = (h: Host) => {
+    const stream = h.newHttpStream();
+    stream.sendRequestHeaders(REQUEST, true);
+    stream.sendResponseHeaders({ ":status": "200" }, true);
+  };
+
+  test("it runs once the heap grew by 32 KiB: every few hundred streams, and always within the checks' default warm-up", async () => {
+    const host = await started(release("header-append"), { rootId: "header-append", pluginConfig: CONFIG, meterCost: true });
+    const costs = Array.from({ length: 6000 }, () => {
+      const before = host.cost.instructions;
+      passthrough(host);
+      return host.cost.instructions - before;
+    });
+    const at = collectingStreams(costs);
+    assert.ok(at.length >= 5, `collections at ${at.join(", ")}`);
+    // The first comes before measureCost and measureMemoryGrowth start measuring; then at a steady pace.
+    assert.ok(at[0]! < DEFAULT_WARMUP_STREAMS, `first collection at stream ${at[0]}`);
+    for (const gap of gaps(at)) {
+      assert.ok(gap >= 200 && gap <= 1171, `collections ${gap} streams apart (${at.join(", ")})`);
+    }
+    assert.equal(new Set(gaps(at)).size <= 2, true, `an even pace: ${gaps(at).join(", ")}`);
+  });
+
+  test("with 1,000 streams open it runs less often (it waits until as much again as is live was allocated), and memory stays flat", async () => {
+    const host = await started(release("header-append"), { rootId: "header-append", pluginConfig: CONFIG, meterCost: true });
+    const open = Array.from({ length: 1000 }, () => {
+      const stream = host.newHttpStream();
+      stream.sendRequestHeaders(REQUEST, false);
+      return stream;
+    });
+    const costs: number[] = [];
+    const memory: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 3000; i++) {
+        const before = host.cost.instructions;
+        passthrough(host);
+        costs.push(host.cost.instructions - before);
+      }
+      memory.push(host.memoryBytes);
+    }
+    const at = collectingStreams(costs);
+    assert.ok(at.length >= 3, `collections at ${at.join(", ")}`);
+    for (const gap of gaps(at)) assert.ok(gap > 1171, `collections ${gap} streams apart with 1,000 open`);
+    assert.deepEqual(memory.slice(1), Array(3).fill(memory[0]), `memory after each round: ${memory.join(", ")}`);
+    for (const stream of open) stream.sendRequestBody("", true);
   });
 });
 

@@ -2,13 +2,17 @@
 // (assembly/runtime/), which never collects on its own and has no shadow stack, so modules
 // stay small (the incremental runtime adds ~11 KB to a filter). Collection is only safe when
 // no AssemblyScript frame is live: at the entry of a host callback. A collection costs
-// time proportional to the live heap, so it runs once per max(64, live streams)
-// finished streams (amortized O(1) per stream, also with thousands open at once; root
-// callbacks such as ticks and queue notifications count as streams here) or after 1 MiB
-// of host data (large bodies) was handed to the plugin, whichever is first. Memory
-// therefore stays flat however many streams or root events a VM serves, and a leak check
-// (measureMemoryGrowth) needs no more than 100 warm-up streams to see it flat.
+// time proportional to the live heap, so it runs once as many bytes were allocated since
+// the last one as it left live (at least MIN_BYTES_BETWEEN_COLLECTIONS), checked when a
+// stream finishes and at root callbacks (ticks, queue notifications, callout answers), or
+// after 1 MiB of host data (large bodies) was handed to the plugin within a stream. Its
+// cost is then amortized O(1) per allocated byte whatever the live heap (thousands of open
+// streams, big caches), and memory stays within about twice the live heap plus 32 KiB.
+//
+// Under another runtime (asc's minimal one has no byte count), it runs once per
+// max(64, live streams) finished streams or root callbacks instead.
 
+const MIN_BYTES_BETWEEN_COLLECTIONS: usize = 32 << 10;
 const MIN_STREAMS_BETWEEN_COLLECTIONS: u32 = 64;
 const HOST_BYTES_BETWEEN_COLLECTIONS: usize = 1 << 20;
 
@@ -21,12 +25,26 @@ let streamBudget: u32 = MIN_STREAMS_BETWEEN_COLLECTIONS;
 /** A budget ran out: set where the counts change, so every callback's check is one load. */
 let due: bool = false;
 
+/** Collect once the managed heap reaches this many bytes (our runtime). */
+let collectAtBytes: usize = MIN_BYTES_BETWEEN_COLLECTIONS;
+
+// @ts-ignore: decorator
+@inline function countsBytes(): bool {
+  // @ts-ignore: the SDK runtime's byte count (assembly/runtime/collector.ts), absent from others
+  return isDefined(__managedBytes);
+}
+
 export function streamOpened(): void {
+  if (countsBytes()) return;
   liveStreams++;
   if (liveStreams > streamBudget) streamBudget = liveStreams;
 }
 
 export function streamFinished(): void {
+  if (countsBytes()) {
+    rootCallback();
+    return;
+  }
   if (liveStreams > 0) liveStreams--;
   streamBudget = max(MIN_STREAMS_BETWEEN_COLLECTIONS, liveStreams);
   rootCallback();
@@ -40,7 +58,10 @@ export function streamFinished(): void {
  * aggregator dequeuing 30-byte events grew to 16 MiB, and one ticking as well without end.
  */
 export function rootCallback(): void {
-  if (++finishedSinceCollection >= streamBudget) due = true;
+  if (countsBytes()) {
+    // @ts-ignore: see countsBytes
+    if (__managedBytes() >= collectAtBytes) due = true;
+  } else if (++finishedSinceCollection >= streamBudget) due = true;
 }
 
 /** Counts bytes the host asked the plugin to allocate. */
@@ -68,6 +89,11 @@ function collectNow(): void {
   if (!enabled) return;
   // @ts-ignore: the runtime's collector, a builtin the editor's type definitions do not declare
   __collect();
+  if (countsBytes()) {
+    // @ts-ignore: see countsBytes
+    const live = __managedBytes();
+    collectAtBytes = live + max(MIN_BYTES_BETWEEN_COLLECTIONS, live);
+  }
   finishedSinceCollection = 0;
   hostBytesSinceCollection = 0;
   due = false;

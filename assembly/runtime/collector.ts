@@ -24,7 +24,10 @@ import { giveBlock, takeBlock } from "./recycler";
 @lazy let unreachedParity: u32 = 0;
 // @ts-ignore: decorator
 @lazy let ready: bool = false;
-/** Bytes in managed objects, for rtrace (as-pect's leak reports). */
+/**
+ * Bytes in managed objects with their headers, garbage included (the SDK's collection
+ * policy and rtrace read it): about their blocks' bytes, without the rounding to 16.
+ */
 // @ts-ignore: decorator
 @lazy let total: usize = 0;
 
@@ -41,8 +44,8 @@ function setUp(): void {
 }
 
 // @ts-ignore: decorator
-@inline function blockSize(object: usize): usize {
-  return BLOCK_OVERHEAD + (load<usize>(object, offsetof<OBJECT>("mmInfo")) & ~3);
+@inline function sizeOf(object: usize): usize {
+  return <usize>load<u32>(object, offsetof<OBJECT>("rtSize"));
 }
 
 // @ts-ignore: decorator
@@ -59,7 +62,7 @@ export function __new(size: usize, id: i32): usize {
   store<u32>(object, id, offsetof<OBJECT>("rtId"));
   setSize(object, size);
   append(unreached, object, unreachedParity);
-  if (RTRACE) total += blockSize(object);
+  total += TOTAL_OVERHEAD + size;
   let ptr = object + TOTAL_OVERHEAD;
   memory.fill(ptr, 0, size);
   return ptr;
@@ -69,7 +72,7 @@ export function __new(size: usize, id: i32): usize {
 @global @unsafe
 export function __renew(oldPtr: usize, size: usize): usize {
   let old = headerOf(oldPtr);
-  let oldSize = <usize>load<u32>(old, offsetof<OBJECT>("rtSize"));
+  let oldSize = sizeOf(old);
   if (oldPtr < __heap_base) {
     // Static data is not TLSF's to resize: copy it to the heap.
     let newPtr = __new(size, load<u32>(old, offsetof<OBJECT>("rtId")));
@@ -77,14 +80,24 @@ export function __renew(oldPtr: usize, size: usize): usize {
     return newPtr;
   }
   if (size > OBJECT_MAXSIZE) throw new Error(E_ALLOCATION_TOO_LARGE);
-  if (RTRACE) total -= blockSize(old);
+  total -= oldSize;
   let newPtr = __realloc(oldPtr - OBJECT_OVERHEAD, OBJECT_OVERHEAD + size) + OBJECT_OVERHEAD;
   let object = headerOf(newPtr);
   setSize(object, size);
   relink(object);
-  if (RTRACE) total += blockSize(object);
+  total += size;
   if (size > oldSize) memory.fill(newPtr + oldSize, 0, size - oldSize);
   return newPtr;
+}
+
+/**
+ * Bytes in managed objects now, garbage included. Right after a collection that is the
+ * live heap, so the SDK collects again once as much again was allocated (abi/collector.ts).
+ */
+// @ts-ignore: decorator
+@global @unsafe
+export function __managedBytes(): usize {
+  return total;
 }
 
 // @ts-ignore: decorator
@@ -152,7 +165,7 @@ export function __collect(): void {
       forget(object); // static data: unlinked until reached again
     } else {
       if (isDefined(__finalize)) __finalize(object + TOTAL_OVERHEAD);
-      if (RTRACE) total -= blockSize(object);
+      total -= TOTAL_OVERHEAD + sizeOf(object);
       giveBlock(object + BLOCK_OVERHEAD);
     }
     object = next;

@@ -360,8 +360,8 @@ describe("basic-auth: cost", () => {
       if (!stream.completed) stream.sendResponseHeaders([[":status", "200"]], true);
     };
     const allowed = await start(CONFIG, { meterCost: true, logLevel: LogLevel.Info });
-    assertCostPerRequest(allowed, exchange(withAuth("GET", "/productpage", ADMIN3)), { instructions: 3_400, hostCalls: 3 });
+    assertCostPerRequest(allowed, exchange(withAuth("GET", "/productpage", ADMIN3)), { instructions: 3_150, hostCalls: 3 });
     const challenged = await start(CONFIG, { meterCost: true, logLevel: LogLevel.Info });
-    assertCostPerRequest(challenged, exchange(request("GET", "/productpage")), { instructions: 2_600, hostCalls: 5 });
+    assertCostPerRequest(challenged, exchange(request("GET", "/productpage")), { instructions: 2_350, hostCalls: 5 });
   });
 });

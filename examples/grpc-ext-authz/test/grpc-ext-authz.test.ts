@@ -230,6 +230,6 @@ describe("grpc-ext-authz: cost", () => {
       stream.sendRequestHeaders(request(), true);
       h.grpcCallHistory.at(-1)!.respond(answer);
       stream.sendResponseHeaders([[":status", "200"]], true);
-    }, { instructions: 60_000, hostCalls: 10 });
+    }, { instructions: 53_000, hostCalls: 10 });
   });
 });
