@@ -139,7 +139,7 @@ describe("the SDK's collector: when it runs (header-append, release, metered)", 
     assert.equal(new Set(gaps(at)).size <= 2, true, `an even pace: ${gaps(at).join(", ")}`);
   });
 
-  test("with 1,000 streams open it runs less often (it waits until as much again as is live was allocated), and memory stays flat", async () => {
+  test("with 1,000 streams open it runs no more often (it waits for half the live heap or 32 KiB, whichever is more), and memory stays flat", async () => {
     const host = await started(release("header-append"), { rootId: "header-append", pluginConfig: CONFIG, meterCost: true });
     const open = Array.from({ length: 1000 }, () => {
       const stream = host.newHttpStream();
@@ -158,7 +158,7 @@ describe("the SDK's collector: when it runs (header-append, release, metered)", 
     }
     const at = collectingStreams(costs);
     assert.ok(at.length >= 3, `collections at ${at.join(", ")}`);
-    for (const gap of gaps(at)) assert.ok(gap > 1171, `collections ${gap} streams apart with 1,000 open`);
+    for (const gap of gaps(at)) assert.ok(gap >= 1024, `collections ${gap} streams apart with 1,000 open`);
     assert.deepEqual(memory.slice(1), Array(3).fill(memory[0]), `memory after each round: ${memory.join(", ")}`);
     for (const stream of open) stream.sendRequestBody("", true);
   });

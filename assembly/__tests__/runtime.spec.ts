@@ -93,6 +93,26 @@ describe("runtime", () => {
     expect(values[59]).toBe(0);
   });
 
+  test("__managedBytes counts each object with its 20-byte header, growth by __renew, and what a collection frees", () => {
+    // Every figure is read before any expect(), which allocates objects of its own.
+    __collect();
+    let before = __managedBytes();
+    addressOfNewProbe();
+    let withProbe = __managedBytes();
+    keptBuffer = new ArrayBuffer(10);
+    keptBuffer = changetype<ArrayBuffer>(__renew(changetype<usize>(keptBuffer), 50));
+    let withBuffer = __managedBytes();
+    __collect();
+    let afterCollection = __managedBytes();
+    keptBuffer = null;
+    __collect();
+    let afterAll = __managedBytes();
+    expect(withProbe - before).toBe(20 + 104, "a new probe");
+    expect(withBuffer - before).toBe(20 + 104 + 20 + 50, "the probe and the grown buffer");
+    expect(afterCollection - before).toBe(20 + 50, "the dead probe is gone, the kept buffer stays");
+    expect(afterAll).toBe(before, "all gone");
+  });
+
   test("the free lists hold a bounded amount: a burst of small objects goes back to TLSF", () => {
     // 8,000 dead probes are 1 MB; the lists keep at most 64 KiB of them. Were they all
     // kept, a large buffer could not reuse that space and memory would grow by it.

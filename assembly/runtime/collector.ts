@@ -92,7 +92,7 @@ export function __renew(oldPtr: usize, size: usize): usize {
 
 /**
  * Bytes in managed objects now, garbage included. Right after a collection that is the
- * live heap, so the SDK collects again once as much again was allocated (abi/collector.ts).
+ * live heap, from which the SDK decides when to collect again (abi/collector.ts).
  */
 // @ts-ignore: decorator
 @global @unsafe
