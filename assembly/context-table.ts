@@ -7,10 +7,10 @@
 // shifts the entries after it back (no tombstones), so the table only grows with the
 // number of streams open at once.
 
+import { fibonacciSlot } from "./hash";
+
 const INITIAL_SLOTS: i32 = 16;
 const INITIAL_SHIFT: u32 = 28; // 32 − log2(INITIAL_SLOTS)
-/** 2^32 / φ: consecutive ids land about 0.62 of the table apart. */
-const FIBONACCI: u32 = 0x9e3779b9;
 
 export class ContextTable<T> {
   private ids: StaticArray<u32> = new StaticArray<u32>(INITIAL_SLOTS);
@@ -70,7 +70,7 @@ export class ContextTable<T> {
 
   // @ts-ignore: decorator
   @inline private home(id: u32): i32 {
-    return <i32>((id * FIBONACCI) >>> this.shift);
+    return <i32>fibonacciSlot(id, this.shift);
   }
 
   // Raw loads and stores: the size-optimized build does not inline StaticArray's accessors.
