@@ -79,9 +79,9 @@ export function wasmPluginConfig(yaml: string): Record<string, string | number> 
 
 /**
  * What one request costs the plugin by the cost meter (WebAssembly instructions and host
- * calls: the same on every machine), the mean over 2,048 requests after measureCost's warm-up (each span holds a few
- * of the collector's periods), asserted
- * against a budget: a change that makes every request dearer fails here and must say why.
+ * calls: the same on every machine), the mean over 2,048 requests after measureCost's
+ * warm-up (each span holds a few of the collector's periods), asserted against a budget:
+ * a change that makes every request dearer fails here and must say why.
  * `host` must be loaded with `meterCost: true`.
  */
 export function assertCostPerRequest(host: Host, request: (host: Host) => void, budget: { instructions: number; hostCalls: number }): CostPerRun {
