@@ -18,7 +18,7 @@ export class ContextTable<T> {
   private used: i32 = 0;
   /** Slots − 1 (a power of two): kept, so no lookup asks the array for its length. */
   private mask: i32 = INITIAL_SLOTS - 1;
-  /** 32 − log2(slots): a hash's top bits are the slot. */
+  /** 32 − log2(slots), the bits a hash drops: kept, as the mask is, so no lookup derives it. */
   private shift: u32 = INITIAL_SHIFT;
 
   get(id: u32): T | null {
