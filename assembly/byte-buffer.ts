@@ -4,6 +4,8 @@
 // configuration, or at the top level) holds the bytes as the host sent them and compares
 // them in place, so a read costs a host call and a copy.
 
+import { byteLengthOf } from "./bytes";
+
 const DIGITS: usize = memory.data(20);
 
 /** Bytes, read into in place (`Headers#readInto`) and compared without making strings. */
@@ -24,8 +26,8 @@ export class ByteBuffer {
   /** Holds `length` bytes from now on; growing keeps the bytes it held and leaves the new ones unset (write them via `dataStart`). */
   resize(length: i32): void {
     if (length < 0) length = 0;
-    if (length > this.storage.byteLength) {
-      const grown = new ArrayBuffer(max(length, this.storage.byteLength * 2));
+    if (length > byteLengthOf(this.storage)) {
+      const grown = new ArrayBuffer(max(length, byteLengthOf(this.storage) * 2));
       memory.copy(changetype<usize>(grown), changetype<usize>(this.storage), <usize>this.used);
       this.storage = grown;
     }
@@ -39,7 +41,7 @@ export class ByteBuffer {
 
   /** Appends bytes (UTF-8 of a string made once: `String.UTF8.encode(s)`). */
   append(bytes: ArrayBuffer): void {
-    this.appendRaw(changetype<usize>(bytes), bytes.byteLength);
+    this.appendRaw(changetype<usize>(bytes), byteLengthOf(bytes));
   }
 
   /** Appends what `other` holds. */
@@ -120,15 +122,15 @@ export class ByteBuffer {
 
   /** Same bytes as `bytes` (UTF-8 of a string: `String.UTF8.encode(s)`, made once). */
   equals(bytes: ArrayBuffer): bool {
-    return this.used == bytes.byteLength && this.matchesAt(0, bytes);
+    return this.used == byteLengthOf(bytes) && this.matchesAt(0, bytes);
   }
 
   startsWith(bytes: ArrayBuffer): bool {
-    return this.used >= bytes.byteLength && this.matchesAt(0, bytes);
+    return this.used >= byteLengthOf(bytes) && this.matchesAt(0, bytes);
   }
 
   endsWith(bytes: ArrayBuffer): bool {
-    return this.used >= bytes.byteLength && this.matchesAt(this.used - bytes.byteLength, bytes);
+    return this.used >= byteLengthOf(bytes) && this.matchesAt(this.used - byteLengthOf(bytes), bytes);
   }
 
   /** A copy of bytes `start` to `end` (default: all) as a string, UTF-8 decoded: for log lines and the rare path, not the hot one. */
@@ -151,23 +153,33 @@ export class ByteBuffer {
   }
 
   private matchesAt(offset: i32, bytes: ArrayBuffer): bool {
-    return sameBytes(this.dataStart + <usize>offset, changetype<usize>(bytes), <usize>bytes.byteLength);
+    return sameBytes(this.dataStart + <usize>offset, changetype<usize>(bytes), <usize>byteLengthOf(bytes));
   }
 }
 
-/** Byte equality, four bytes at a time (wasm loads need no alignment). */
+/**
+ * Byte equality, eight bytes at a time (wasm loads need no alignment). From eight bytes on,
+ * the last load overlaps the one before it instead of a byte loop for the rest; below
+ * eight, one load each of 4, 2 and 1 bytes as the length needs. Header names and values
+ * are short: a byte loop cost about 25 instructions a byte.
+ */
 export function sameBytes(a: usize, b: usize, n: usize): bool {
-  while (n >= 4) {
+  if (n >= 8) {
+    const last = n - 8;
+    for (let i: usize = 0; i < last; i += 8) {
+      if (load<u64>(a + i) != load<u64>(b + i)) return false;
+    }
+    return load<u64>(a + last) == load<u64>(b + last);
+  }
+  if (n & 4) {
     if (load<u32>(a) != load<u32>(b)) return false;
     a += 4;
     b += 4;
-    n -= 4;
   }
-  while (n > 0) {
-    if (load<u8>(a) != load<u8>(b)) return false;
-    a++;
-    b++;
-    n--;
+  if (n & 2) {
+    if (load<u16>(a) != load<u16>(b)) return false;
+    a += 2;
+    b += 2;
   }
-  return true;
+  return (n & 1) == 0 || load<u8>(a) == load<u8>(b);
 }

@@ -7,6 +7,7 @@ import {
 import { clearOut, PTR_OUT, release, SIZE_OUT, takeBytes, takeInto, takeString } from "./abi/memory";
 import { record } from "./abi/status";
 import { ByteBuffer, sameBytes } from "./byte-buffer";
+import { byteLengthOf } from "./bytes";
 import { HeaderList } from "./header-list";
 import { utf8Bytes } from "./utf8-cache";
 import { decodeHeaders, encodeHeaders, Header } from "./pairs";
@@ -73,7 +74,7 @@ export class Headers {
   add(name: string, value: string): WasmResult {
     const key = utf8Bytes(name);
     const val = String.UTF8.encode(value, false);
-    return record(proxy_add_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength));
+    return record(proxy_add_header_map_value(this.mapType, changetype<usize>(key), byteLengthOf(key), changetype<usize>(val), byteLengthOf(val)));
   }
 
   /** Adds every header of `headers` (an Array<Header> or a HeaderList), in order; stops at and returns the first failure. */
@@ -85,7 +86,7 @@ export class Headers {
       const header = unchecked(array[i]);
       const name = header.encodedName;
       const value = header.encodedValue;
-      const result = record(proxy_add_header_map_value(this.mapType, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength));
+      const result = record(proxy_add_header_map_value(this.mapType, changetype<usize>(name), byteLengthOf(name), changetype<usize>(value), byteLengthOf(value)));
       if (result != WasmResult.Ok) return result;
     }
     return WasmResult.Ok;
@@ -95,13 +96,13 @@ export class Headers {
   replace(name: string, value: string): WasmResult {
     const key = utf8Bytes(name);
     const val = String.UTF8.encode(value, false);
-    return record(proxy_replace_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength));
+    return record(proxy_replace_header_map_value(this.mapType, changetype<usize>(key), byteLengthOf(key), changetype<usize>(val), byteLengthOf(val)));
   }
 
   /** Removes every entry of `name`, a string or its lower-case bytes (Ok when there was none). */
   remove<N>(name: N): WasmResult {
     const key = keyOf<N>(name);
-    return record(proxy_remove_header_map_value(this.mapType, changetype<usize>(key), key.byteLength));
+    return record(proxy_remove_header_map_value(this.mapType, changetype<usize>(key), byteLengthOf(key)));
   }
 
   /** All entries in the host's order (pseudo-headers first); empty when unavailable. */
@@ -115,7 +116,7 @@ export class Headers {
   /** Replaces the whole map with `headers`. */
   setAll(headers: Array<Header>): WasmResult {
     const data = encodeHeaders(headers);
-    return record(proxy_set_header_map_pairs(this.mapType, changetype<usize>(data), data.byteLength));
+    return record(proxy_set_header_map_pairs(this.mapType, changetype<usize>(data), byteLengthOf(data)));
   }
 
   /** Envoy's byte size of the map: the sum of name and value lengths; 0 when unavailable. */
@@ -127,7 +128,7 @@ export class Headers {
   /** proxy_get_header_map_value into the out slots. */
   private fetchValue(key: ArrayBuffer): WasmResult {
     clearOut();
-    return record(proxy_get_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, PTR_OUT, SIZE_OUT));
+    return record(proxy_get_header_map_value(this.mapType, changetype<usize>(key), byteLengthOf(key), PTR_OUT, SIZE_OUT));
   }
 
   /** The map's pairs scanned in place for `name` (see scanPairs), the host's block released after; 0 when unavailable. */
@@ -220,23 +221,26 @@ export const responseTrailers = new Headers(MapType.HttpResponseTrailers);
 function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<string> | null, expected: ArrayBuffer | null, list: HeaderList | null): i32 {
   if (size < 4) return 0;
   const end = base + <usize>size;
-  const count = <usize>load<u32>(base);
-  let data = base + 4 + 8 * count;
+  // The size pairs are walked by address, not by index: this loop runs for every header.
+  let sizes = base + 4;
+  const sizesEnd = sizes + 8 * <usize>load<u32>(base);
+  let data = sizesEnd;
   if (data > end) return 0;
-  const nameSize = <usize>name.byteLength;
+  const nameSize = <usize>byteLengthOf(name);
   let matches = 0;
-  for (let i: usize = 0; i < count; i++) {
-    const entryNameSize = <usize>load<u32>(base + 4 + 8 * i);
-    const valueSize = <usize>load<u32>(base + 8 + 8 * i);
-    if (data + entryNameSize + valueSize + 2 > end) break;
+  for (; sizes < sizesEnd; sizes += 8) {
+    const entryNameSize = <usize>load<u32>(sizes);
+    const valueSize = <usize>load<u32>(sizes, 4);
+    const next = data + entryNameSize + valueSize + 2;
+    if (next > end) break;
     if (entryNameSize == nameSize && sameBytes(data, changetype<usize>(name), nameSize)) {
       const value = data + entryNameSize + 1;
       if (values !== null) values.push(String.UTF8.decodeUnsafe(value, valueSize));
       if (list !== null) list.addBytes(data, entryNameSize, value, valueSize);
-      if (expected !== null && (valueSize != <usize>expected.byteLength || !sameBytes(value, changetype<usize>(expected), valueSize))) return -1;
+      if (expected !== null && (valueSize != <usize>byteLengthOf(expected) || !sameBytes(value, changetype<usize>(expected), valueSize))) return -1;
       matches++;
     }
-    data += entryNameSize + valueSize + 2;
+    data = next;
   }
   return matches;
 }

@@ -1,5 +1,5 @@
 // ByteBuffer: the reusable buffer header values are read into, compared in place.
-import { ByteBuffer } from "../byte-buffer";
+import { ByteBuffer, sameBytes } from "../byte-buffer";
 
 function filled(text: string): ByteBuffer {
   const bytes = String.UTF8.encode(text, false);
@@ -85,5 +85,29 @@ describe("ByteBuffer", () => {
     expect(buffer.byteAt(0)).toBe(1);
     expect(buffer.byteAt(3)).toBe(4);
     expect(buffer.byteAt(7)).toBe(0);
+  });
+
+  it("sameBytes: every length up to 40, a difference at any place inside it found, one just past it ignored", () => {
+    // Word loads, an overlapping last load and the 4-, 2- and 1-byte tails each cover
+    // different places: every length and every place is tried, at an odd offset too.
+    const a = memory.data(64);
+    const b = memory.data(64);
+    let wrong = 0;
+    for (let offset: usize = 0; offset < 2; offset++) {
+      for (let n: usize = 0; n <= 40; n++) {
+        for (let i: usize = 0; i < 48; i++) {
+          store<u8>(a + i, <u8>(i * 7 + 1));
+          store<u8>(b + i, <u8>(i * 7 + 1));
+        }
+        if (!sameBytes(a + offset, b + offset, n)) wrong++;
+        for (let at: usize = 0; at <= n; at++) {
+          store<u8>(b + offset + at, <u8>(load<u8>(a + offset + at) ^ 0x80));
+          // Inside the n bytes: unequal; the byte right after them does not count.
+          if (sameBytes(a + offset, b + offset, n) != (at == n)) wrong++;
+          store<u8>(b + offset + at, load<u8>(a + offset + at));
+        }
+      }
+    }
+    expect(wrong).toBe(0);
   });
 });
