@@ -21,6 +21,11 @@ export class ContextTable<T> {
   /** 32 − log2(slots), the bits a hash drops: kept, as the mask is, so no lookup derives it. */
   private shift: u32 = INITIAL_SHIFT;
 
+  /** True when it holds no entry. */
+  get isEmpty(): bool {
+    return this.used == 0;
+  }
+
   get(id: u32): T | null {
     const slot = this.find(id);
     return slot >= 0 ? unchecked(this.items[slot]) : null;
