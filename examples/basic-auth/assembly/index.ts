@@ -6,7 +6,7 @@
 //                          "credentials": ["ok:test", "YWRtaW4zOmFkbWluMw=="]}],
 //    "realm": "istio"}
 import {
-  ByteBuffer, ConfigReader, FilterHeadersStatus, HeaderList, Headers, HttpContext, log, LogLevel, registerRootContext, RootContext,
+  ByteBuffer, ConfigReader, FilterHeadersStatus, HeaderList, HttpContext, log, LogLevel, registerRootContext, RootContext,
 } from "proxy-wasm-as/assembly";
 export * from "proxy-wasm-as/assembly/exports-http";
 
@@ -19,6 +19,8 @@ const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "
 class Rule {
   /** Accepted credentials, each the UTF-8 bytes of "user:password". */
   credentials: Array<ArrayBuffer> = new Array<ArrayBuffer>();
+  /** Each credential's header as clients send it, "Basic " and its padded base64: compared as it came, with no decode. */
+  headers: Array<ArrayBuffer> = new Array<ArrayBuffer>();
   /** The methods it protects: bit i for METHODS[i]. */
   methods: u32 = 0;
   match: u8 = PREFIX;
@@ -40,6 +42,19 @@ class Rule {
     return false;
   }
 
+  /** The Authorization header is byte for byte one of `headers`: then it decodes to one of the credentials. */
+  acceptsHeader(authorization: ByteBuffer): bool {
+    for (let i = 0; i < this.headers.length; i++) {
+      if (sameSecret(this.headers[i], authorization)) return true;
+    }
+    return false;
+  }
+
+  addCredential(credential: ArrayBuffer): void {
+    this.credentials.push(credential);
+    this.headers.push(basicHeaderOf(credential));
+  }
+
   describe(): string {
     return MATCH_NAMES[this.match] + " \"" + this.path + "\"";
   }
@@ -49,6 +64,11 @@ class Settings {
   rules: Array<Rule> = new Array<Rule>();
   /** WWW-Authenticate: Basic realm="...", built once in the pairs the host reads: a 401 encodes nothing. */
   challenge: HeaderList = challengeFor("istio");
+  /**
+   * Some rule needs the path without its query. A prefix without "?" or "#" matches the
+   * whole :path exactly when it matches the path before them, so prefix rules skip the cut.
+   */
+  cutsQuery: bool = false;
 }
 
 function challengeFor(realm: string): HeaderList {
@@ -80,6 +100,11 @@ const PATH = new ByteBuffer();
 const AUTHORIZATION = new ByteBuffer();
 const CREDENTIAL = new ByteBuffer();
 const METHOD_BYTES = METHODS.map<ArrayBuffer>((method: string) => String.UTF8.encode(method, false));
+// The names as the bytes the host compares, also made once: a name given as a string is
+// looked up in the SDK's UTF-8 cache on every read (about 35 instructions).
+const METHOD_NAME = String.UTF8.encode(":method", false);
+const PATH_NAME = String.UTF8.encode(":path", false);
+const AUTHORIZATION_NAME = String.UTF8.encode("authorization", false);
 
 class BasicAuth extends HttpContext {
   constructor(contextId: u32, root: RootContext, private settings: Settings) {
@@ -89,20 +114,27 @@ class BasicAuth extends HttpContext {
   onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
     const rules = this.settings.rules;
     const headers = this.requestHeaders;
-    headers.readInto(":method", METHOD);
+    headers.readInto(METHOD_NAME, METHOD);
     const method = methodBit(METHOD);
-    headers.readInto(":path", PATH);
-    withoutQuery(PATH);
-    // Read and decode the credentials once, for the first rule that protects the request:
-    // every rule that protects it must accept them.
-    let presented = false;
+    headers.readInto(PATH_NAME, PATH);
+    if (this.settings.cutsQuery) withoutQuery(PATH);
+    // Read the header once, for the first rule that protects the request: every rule that
+    // protects it must accept it. Clients send "Basic " and padded base64, which is compared
+    // as it came; any other spelling is decoded (once) and its bytes compared.
     let read = false;
+    let decoded = false;
+    let presented = false;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (!rule.applies(method, PATH)) continue;
       if (!read) {
-        presented = readCredential(headers, CREDENTIAL);
+        if (!headers.readInto(AUTHORIZATION_NAME, AUTHORIZATION)) AUTHORIZATION.clear();
         read = true;
+      }
+      if (rule.acceptsHeader(AUTHORIZATION)) continue;
+      if (!decoded) {
+        presented = decodeCredential(AUTHORIZATION, CREDENTIAL);
+        decoded = true;
       }
       if (!presented) return this.deny(rule, "no Basic credentials", "basic_auth_missing_credentials");
       if (!rule.accepts(CREDENTIAL)) return this.deny(rule, "credentials not accepted", "basic_auth_invalid_credentials");
@@ -112,6 +144,7 @@ class BasicAuth extends HttpContext {
 
   private deny(rule: Rule, reason: string, details: string): FilterHeadersStatus {
     if (log.enabled(LogLevel.Debug)) {
+      withoutQuery(PATH); // a query string can carry tokens: it stays out of logs
       log.debug("basic-auth: 401 for " + METHOD.toString() + " " + PATH.toString() + " (rule " + rule.describe() + "): " + reason);
     }
     this.sendLocalResponse(401, "", this.settings.challenge, details);
@@ -128,23 +161,23 @@ function methodBit(method: ByteBuffer): u32 {
 }
 
 /**
- * Decodes `Authorization: Basic <token>` into `credential`: false without the header or
- * for another scheme; true when presented, with `credential` empty when the token is not
- * base64 of `user:password` (so it matches no credential but counts as presented).
+ * Decodes an Authorization value `Basic <token>` into `credential`: false when empty (no
+ * header) or for another scheme; true when presented, with `credential` empty when the
+ * token is not base64 of `user:password` (so it matches no credential but counts as presented).
  */
-function readCredential(headers: Headers, credential: ByteBuffer): bool {
-  if (!headers.readInto("authorization", AUTHORIZATION)) return false;
+function decodeCredential(authorization: ByteBuffer, credential: ByteBuffer): bool {
   // The scheme is case-insensitive (RFC 9110 §11.1); one or more spaces follow it.
-  if (!startsWithBasic(AUTHORIZATION)) return false;
+  if (!startsWithBasic(authorization)) return false;
+  const p = authorization.dataStart;
   let start = 6;
-  let end = AUTHORIZATION.length;
-  while (start < end && isSpace(AUTHORIZATION.byteAt(start))) start++;
-  while (end > start && isSpace(AUTHORIZATION.byteAt(end - 1))) end--;
-  if (!decodeBase64(AUTHORIZATION.dataStart + <usize>start, end - start, credential) || credential.indexOf(0x3a) < 0) credential.resize(0);
+  let end = authorization.length;
+  while (start < end && isSpace(load<u8>(p + <usize>start))) start++;
+  while (end > start && isSpace(load<u8>(p + <usize>end - 1))) end--;
+  if (!decodeBase64(p + <usize>start, end - start, credential) || credential.indexOf(0x3a) < 0) credential.resize(0);
   return true;
 }
 
-function isSpace(c: i32): bool {
+function isSpace(c: u8): bool {
   return c == 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
@@ -158,14 +191,17 @@ function startsWithBasic(header: ByteBuffer): bool {
 
 /** Cuts `?query` or `#fragment` off the path: a rule for "/admin" also covers "/admin?x=1". */
 function withoutQuery(path: ByteBuffer): void {
-  const p = path.dataStart;
-  for (let i = 0; i < path.length; i++) {
+  const end = queryStart(path.dataStart, path.length);
+  if (end >= 0) path.truncate(end);
+}
+
+/** Where `?` or `#` first comes in `length` bytes at `p`, or -1. */
+function queryStart(p: usize, length: i32): i32 {
+  for (let i = 0; i < length; i++) {
     const c = load<u8>(p + <usize>i);
-    if (c == 0x3f || c == 0x23) {
-      path.truncate(i);
-      return;
-    }
+    if (c == 0x3f || c == 0x23) return i;
   }
+  return -1;
 }
 
 /** Compares without an early exit, so the time taken does not tell how much of a secret matched. */
@@ -174,19 +210,42 @@ function sameSecret(expected: ArrayBuffer, presented: ByteBuffer): bool {
   if (length != presented.length) return false;
   const pa = changetype<usize>(expected);
   const pb = presented.dataStart;
-  let diff: u32 = 0;
-  let i = 0;
-  for (; i + 4 <= length; i += 4) diff |= load<u32>(pa + <usize>i) ^ load<u32>(pb + <usize>i);
-  for (; i < length; i++) diff |= <u32>(load<u8>(pa + <usize>i) ^ load<u8>(pb + <usize>i));
+  let diff: u64 = 0;
+  if (length >= 8) {
+    // Eight bytes at a time, the last load overlapping the one before it.
+    const last = <usize>length - 8;
+    for (let i: usize = 0; i < last; i += 8) diff |= load<u64>(pa + i) ^ load<u64>(pb + i);
+    diff |= load<u64>(pa + last) ^ load<u64>(pb + last);
+  } else {
+    for (let i = 0; i < length; i++) diff |= <u64>(load<u8>(pa + <usize>i) ^ load<u8>(pb + <usize>i));
+  }
   return diff == 0;
 }
 
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 // Each byte's value in the standard base64 alphabet (RFC 4648 §4); INVALID outside it.
 const INVALID: u32 = 0x40;
 const SEXTETS: usize = memory.data(256);
 memory.fill(SEXTETS, <u8>INVALID, 256);
 for (let i = 0; i < 64; i++) {
-  store<u8>(SEXTETS + <usize>"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i), <u8>i);
+  store<u8>(SEXTETS + <usize>ALPHABET.charCodeAt(i), <u8>i);
+}
+
+/** "Basic " and the padded standard base64 of `credential` (RFC 7617), as UTF-8. */
+function basicHeaderOf(credential: ArrayBuffer): ArrayBuffer {
+  const p = changetype<usize>(credential);
+  const length = credential.byteLength;
+  const out = new ByteBuffer(6 + (length + 2) / 3 * 4);
+  out.appendString("Basic ");
+  for (let i = 0; i < length; i += 3) {
+    const left = length - i;
+    const bits = (<u32>load<u8>(p + <usize>i) << 16) | (left > 1 ? <u32>load<u8>(p + <usize>i + 1) << 8 : 0) | (left > 2 ? <u32>load<u8>(p + <usize>i + 2) : 0);
+    for (let k = 0; k < 4; k++) {
+      // Three bytes make four characters; past the last byte, "=".
+      out.appendByte(k <= left ? <u8>ALPHABET.charCodeAt((bits >> (18 - 6 * k)) & 63) : 0x3d);
+    }
+  }
+  return out.toBytes();
 }
 
 // @ts-ignore: decorator
@@ -247,7 +306,9 @@ function readSettings(config: ConfigReader): Settings {
   const rules = config.array("basic_auth_rules", "rules");
   if (config.ok && rules.length == 0) config.fail("\"basic_auth_rules\" is empty: the filter would protect nothing");
   for (let i = 0; i < rules.length && config.ok; i++) {
-    settings.rules.push(readRule(config.nested(rules[i], "basic_auth_rules[" + i.toString() + "]", "with the fields " + RULE_FIELDS)));
+    const rule = readRule(config.nested(rules[i], "basic_auth_rules[" + i.toString() + "]", "with the fields " + RULE_FIELDS));
+    if (rule.match != PREFIX || queryStart(changetype<usize>(rule.pathBytes), rule.pathBytes.byteLength) >= 0) settings.cutsQuery = true;
+    settings.rules.push(rule);
   }
   return settings;
 }
@@ -285,14 +346,14 @@ function readRule(config: ConfigReader): Rule {
     if (!item.isString) {
       config.fail(where + " must be a string, not " + item.typeName());
     } else if (item.asString().includes(":")) {
-      rule.credentials.push(String.UTF8.encode(item.asString(), false));
+      rule.addCredential(String.UTF8.encode(item.asString(), false));
     } else {
       const text = String.UTF8.encode(item.asString(), false);
       const decoded = new ByteBuffer();
       if (!decodeBase64(changetype<usize>(text), text.byteLength, decoded) || decoded.indexOf(0x3a) < 0) {
         config.fail(where + " is neither \"user:password\" nor the base64 of it");
       } else {
-        rule.credentials.push(decoded.toBytes());
+        rule.addCredential(decoded.toBytes());
       }
     }
   }
