@@ -342,6 +342,6 @@ describe("ext-authz: cost", () => {
       stream.sendRequestHeaders(request("/productpage", ["authorization", "Bearer abc"], ["x-user", "ann"]), true);
       h.httpCallHistory.at(-1)!.respond({ status: 200, headers: { "x-auth-user": "ann@example.com" } });
       stream.sendResponseHeaders([[":status", "200"]], true);
-    }, { instructions: 9_100, hostCalls: 12 });
+    }, { instructions: 8_100, hostCalls: 12 });
   });
 });

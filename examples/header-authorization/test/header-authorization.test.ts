@@ -348,8 +348,8 @@ describe("header-authorization: cost", () => {
       const stream = h.newHttpStream();
       stream.sendRequestHeaders(withHeaders(["allow", "true"]), true);
       stream.sendResponseHeaders([[":status", "200"]], true);
-    }, { instructions: 1_250, hostCalls: 1 });
+    }, { instructions: 940, hostCalls: 1 });
     const denied = await start(undefined, { meterCost: true, logLevel: LogLevel.Info });
-    assertCostPerRequest(denied, (h) => h.newHttpStream().sendRequestHeaders(withHeaders(["allow", "false"]), true), { instructions: 1_720, hostCalls: 3 });
+    assertCostPerRequest(denied, (h) => h.newHttpStream().sendRequestHeaders(withHeaders(["allow", "false"]), true), { instructions: 1_430, hostCalls: 3 });
   });
 });

@@ -291,6 +291,6 @@ describe("request-stats: cost", () => {
       const stream = h.newHttpStream();
       stream.sendRequestHeaders(request("GET", "/productpage"), true);
       stream.sendResponseHeaders([[":status", "200"]], true);
-    }, { instructions: 2_250, hostCalls: 5 });
+    }, { instructions: 2_020, hostCalls: 5 });
   });
 });
