@@ -216,9 +216,9 @@ export const responseTrailers = new Headers(MapType.HttpResponseTrailers);
  * name and value NUL-terminated) for the entries named `name`, comparing bytes: only what
  * matches is decoded, into `values` when given, or copied into `list`. With `expected`, returns -1 at the first
  * value that differs from it; otherwise the number of entries named `name`. A truncated
- * buffer ends the walk.
+ * buffer ends the walk at the first entry named like `name` that it cuts.
  */
-function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<string> | null, expected: ArrayBuffer | null, list: HeaderList | null): i32 {
+export function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<string> | null, expected: ArrayBuffer | null, list: HeaderList | null): i32 {
   if (size < 4) return 0;
   const end = base + <usize>size;
   // The size pairs are walked by address, not by index: this loop runs for every header.
@@ -231,16 +231,18 @@ function scanPairs(base: usize, size: i32, name: ArrayBuffer, values: Array<stri
   for (; sizes < sizesEnd; sizes += 8) {
     const entryNameSize = <usize>load<u32>(sizes);
     const valueSize = <usize>load<u32>(sizes, 4);
-    const next = data + entryNameSize + valueSize + 2;
-    if (next > end) break;
-    if (entryNameSize == nameSize && sameBytes(data, changetype<usize>(name), nameSize)) {
-      const value = data + entryNameSize + 1;
-      if (values !== null) values.push(String.UTF8.decodeUnsafe(value, valueSize));
-      if (list !== null) list.addBytes(data, entryNameSize, value, valueSize);
-      if (expected !== null && (valueSize != <usize>byteLengthOf(expected) || !sameBytes(value, changetype<usize>(expected), valueSize))) return -1;
-      matches++;
-    }
-    data = next;
+    const entry = data;
+    data += entryNameSize + valueSize + 2;
+    if (entryNameSize != nameSize) continue;
+    // Only an entry whose name may match is read, so only it must lie inside the block
+    // (sizes that wrap around included): one that does not ends the walk.
+    if (data > end || data < entry) break;
+    if (!sameBytes(entry, changetype<usize>(name), nameSize)) continue;
+    const value = entry + entryNameSize + 1;
+    if (values !== null) values.push(String.UTF8.decodeUnsafe(value, valueSize));
+    if (list !== null) list.addBytes(entry, entryNameSize, value, valueSize);
+    if (expected !== null && (valueSize != <usize>byteLengthOf(expected) || !sameBytes(value, changetype<usize>(expected), valueSize))) return -1;
+    matches++;
   }
   return matches;
 }
