@@ -30,9 +30,15 @@ export function allocate(size: usize): usize {
 }
 
 /** Gives back a block `allocate` made (0: none). */
+// @ts-ignore: decorator (inlined after every host read: the common case is one comparison)
+@inline
 export function release(ptr: usize): void {
   if (ptr == SCRATCH) scratchTaken = false;
-  else if (ptr != 0) heap.free(ptr);
+  else releaseHeapBlock(ptr);
+}
+
+function releaseHeapBlock(ptr: usize): void {
+  if (ptr != 0) heap.free(ptr);
 }
 
 /** Takes the block the last host call wrote to PTR_OUT/SIZE_OUT as bytes, and frees it. */
