@@ -16,6 +16,7 @@ class Node {
 
 let kept: Node | null = null;
 let keptBuffer: ArrayBuffer | null = null;
+let keptText: string | null = null;
 const STATIC_ITEMS: StaticArray<string> = ["static", "array"];
 
 function addressOfNewProbe(): usize {
@@ -111,6 +112,29 @@ describe("runtime", () => {
     expect(withBuffer - before).toBe(20 + 104 + 20 + 50, "the probe and the grown buffer");
     expect(afterCollection - before).toBe(20 + 50, "the dead probe is gone, the kept buffer stays");
     expect(afterAll).toBe(before, "all gone");
+  });
+
+  test("__managedBytes keeps a pinned object's bytes through collections, and drops them once it is unpinned", () => {
+    __collect();
+    let before = __managedBytes();
+    let address = __pin(changetype<usize>(new ArrayBuffer(40)));
+    __collect();
+    let whilePinned = __managedBytes();
+    __unpin(address);
+    __collect();
+    let afterAll = __managedBytes();
+    expect(whilePinned - before).toBe(20 + 40, "pinned: neither reached nor swept, still counted");
+    expect(afterAll).toBe(before, "unpinned and unreached: gone");
+  });
+
+  test("__managedBytes counts no static data, though a collection reaches it", () => {
+    __collect();
+    let before = __managedBytes();
+    keptText = "a literal: static data, never allocated";
+    __collect();
+    let reached = __managedBytes();
+    keptText = null;
+    expect(reached).toBe(before);
   });
 
   test("the free lists hold a bounded amount: a burst of small objects goes back to TLSF", () => {

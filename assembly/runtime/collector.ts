@@ -30,6 +30,13 @@ import { giveBlock, takeBlock } from "./recycler";
  */
 // @ts-ignore: decorator
 @lazy let total: usize = 0;
+/**
+ * Bytes of the heap objects reached so far in the collection under way: what is left in
+ * `total` after the sweep. Counted per object reached, so the sweep does no arithmetic
+ * per dead object, the most numerous kind (a context a stream).
+ */
+// @ts-ignore: decorator
+@lazy let reachedBytes: usize = 0;
 
 function setUp(): void {
   clearRing(unreached);
@@ -115,6 +122,7 @@ export function __visit(ptr: usize, cookie: i32): void {
   if (!isLinked(object) || flagsOf(object) == unreachedParity) {
     unlink(object);
     append(reached, object, unreachedParity ^ MARKED_PARITY);
+    if (object >= __heap_base) reachedBytes += TOTAL_OVERHEAD + sizeOf(object);
   }
 }
 
@@ -140,6 +148,15 @@ export function __unpin(ptr: usize): void {
   append(unreached, object, unreachedParity);
 }
 
+/** Bytes of the pinned heap objects, which stay on their ring through a collection. */
+function pinnedBytes(): usize {
+  let bytes: usize = 0;
+  for (let object = nextOf(pinned); object != pinned; object = nextOf(object)) {
+    if (object >= __heap_base) bytes += TOTAL_OVERHEAD + sizeOf(object);
+  }
+  return bytes;
+}
+
 /** Visits the members of every object on `ring`, including those appended meanwhile. */
 function visitMembersOfRing(ring: usize): void {
   let object = nextOf(ring);
@@ -154,6 +171,7 @@ function visitMembersOfRing(ring: usize): void {
 export function __collect(): void {
   if (!ready) setUp();
   // Mark: what globals and pinned objects reach moves to `reached`, which is walked as it grows.
+  reachedBytes = pinnedBytes();
   __visit_globals(0);
   visitMembersOfRing(pinned);
   visitMembersOfRing(reached);
@@ -165,7 +183,6 @@ export function __collect(): void {
       forget(object); // static data: unlinked until reached again
     } else {
       if (isDefined(__finalize)) __finalize(object + TOTAL_OVERHEAD);
-      total -= TOTAL_OVERHEAD + sizeOf(object);
       giveBlock(object + BLOCK_OVERHEAD);
     }
     object = next;
@@ -176,5 +193,6 @@ export function __collect(): void {
   unreached = reached;
   reached = emptied;
   unreachedParity ^= MARKED_PARITY;
+  total = reachedBytes;
   if (RTRACE) oncollect(total);
 }
