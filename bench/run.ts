@@ -403,7 +403,7 @@ for (const example of examples) {
   const ratio = sdk.instructions / Math.max(floor.instructions, 1);
   results[`meter.${example.name}`] = { sdk, floor, ratio };
   const target = example.name === "header-authorization" || example.name === "basic-auth" ? ` (target ≤ 1.5×: ${ratio <= 1.5 ? "met" : "MISSED"})` : "";
-  lines.push(`${example.name}: ${sdk.instructions.toFixed(0)} instructions and ${sdk.hostCalls.toFixed(1)} host calls a stream; its limit ${floor.instructions.toFixed(0)} and ${floor.hostCalls.toFixed(1)}: ${ratio.toFixed(1)}×${target}`);
+  lines.push(`${example.name}: ${sdk.instructions.toFixed(0)} instructions and ${sdk.hostCalls.toFixed(1)} host calls a stream; its limit ${floor.instructions.toFixed(0)} and ${floor.hostCalls.toFixed(1)}: ${ratio.toFixed(ratio < 10 ? 2 : 1)}×${target}`);
 }
 
 lines.push("", `## Linear memory after ${MEMORY_WARMUP.toLocaleString("en")} and after ${MEMORY_STREAMS.toLocaleString("en")} streams`);

@@ -1,7 +1,8 @@
 // npm run bench (part 3): large request bodies through `pwas serve` running the default
 // chain (examples/dev-chain.yaml: plugins that do not touch bodies), against the same
 // upload straight to the upstream, in the same run; and the proxy's peak memory while the
-// largest body passes. Target: ≤ 1.5× the direct time for 10 MB and 100 MB, memory bounded
+// largest body passes. Two more baselines show where the floor is: a plain Node reverse
+// proxy, and a relay that copies TCP bytes and parses no HTTP at all. Target: ≤ 1.5× the direct time for 10 MB and 100 MB, memory bounded
 // by Envoy's buffer limit rather than the body size.
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -52,6 +53,7 @@ function upload(url: URL, size: number): Promise<number> {
 }
 
 const plain = await startProcess(["bench/plain-proxy.mjs", upstreamUrl.href]);
+const relay = await startProcess(["bench/tcp-relay.mjs", upstreamUrl.href]);
 const served = await startProcess(["dist/cli.js", "serve", "-p", "examples/dev-chain.yaml", "--upstream", upstreamUrl.href, "--listen", "127.0.0.1:0", "--no-watch", "--log-level", "warn"]);
 try {
   console.log("\n## Large request bodies through pwas serve (the default chain) against straight to the upstream");
@@ -61,6 +63,7 @@ try {
     await upload(upstreamUrl, 10_000_000);
     await upload(served.url, 10_000_000);
     await upload(plain.url, 10_000_000);
+    await upload(relay.url, 10_000_000);
   }
   const idle = rssBytes(served.process.pid!);
   let peak = idle;
@@ -70,15 +73,18 @@ try {
     const direct: number[] = [];
     const proxied: number[] = [];
     const plainProxied: number[] = [];
+    const relayed: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       direct.push(await upload(upstreamUrl, size));
       proxied.push(await upload(served.url, size));
       plainProxied.push(await upload(plain.url, size));
+      relayed.push(await upload(relay.url, size));
     }
     const ratio = median(proxied) / median(direct);
     console.log(
       `${sizeMb} MB: ${median(proxied).toFixed(0)} ms through pwas serve, ${median(direct).toFixed(0)} ms direct: ${ratio.toFixed(2)}× ` +
-        `(median of ${ROUNDS}; target ≤ ${TARGET}: ${ratio <= TARGET ? "met" : "MISSED"}); a plain Node proxy without plugins: ${(median(plainProxied) / median(direct)).toFixed(2)}×`,
+        `(median of ${ROUNDS}; target ≤ ${TARGET}: ${ratio <= TARGET ? "met" : "MISSED"}); a plain Node proxy without plugins: ${(median(plainProxied) / median(direct)).toFixed(2)}×; ` +
+        `a TCP relay that parses nothing: ${(median(relayed) / median(direct)).toFixed(2)}×`,
     );
   }
   clearInterval(sampler);
@@ -86,5 +92,6 @@ try {
 } finally {
   served.process.kill("SIGINT");
   plain.process.kill();
+  relay.process.kill();
   upstream.close();
 }
