@@ -1,5 +1,4 @@
 // Conversions between the value types the SDK accepts and the bytes the host takes.
-import { OBJECT, TOTAL_OVERHEAD } from "~lib/rt/common";
 
 /** The empty buffer, shared: nothing can be written into it. */
 // @ts-ignore: decorator
@@ -11,8 +10,13 @@ import { OBJECT, TOTAL_OVERHEAD } from "~lib/rt/common";
  */
 // @ts-ignore: decorator
 @inline export function byteLengthOf(buffer: ArrayBuffer): i32 {
-  return <i32>changetype<OBJECT>(changetype<usize>(buffer) - TOTAL_OVERHEAD).rtSize;
+  // The object header's last field, rtSize, sits right before the data (~lib/rt/common's
+  // OBJECT), which is where the getter reads it too.
+  return <i32>load<u32>(changetype<usize>(buffer) - RT_SIZE_BEFORE_DATA);
 }
+
+// @ts-ignore: decorator
+@inline const RT_SIZE_BEFORE_DATA: usize = 4;
 
 /** UTF-8 for strings; the bytes themselves for ArrayBuffer and Uint8Array. */
 export function toBytes<T>(value: T): ArrayBuffer {
