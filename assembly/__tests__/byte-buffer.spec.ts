@@ -88,8 +88,9 @@ describe("ByteBuffer", () => {
   });
 
   it("sameBytes: every length up to 40, a difference at any place inside it found, one just past it ignored", () => {
-    // Word loads, an overlapping last load and the 4-, 2- and 1-byte tails each cover
-    // different places: every length and every place is tried, at an odd offset too.
+    // Eight-byte loads, the overlapping last one, and the loads from both ends below eight
+    // bytes each cover different places: every length and every place is tried, at an
+    // odd offset too.
     const a = memory.data(64);
     const b = memory.data(64);
     let wrong = 0;
