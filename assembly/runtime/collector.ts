@@ -148,13 +148,15 @@ export function __unpin(ptr: usize): void {
   append(unreached, object, unreachedParity);
 }
 
-/** Bytes of the pinned heap objects, which stay on their ring through a collection. */
-function pinnedBytes(): usize {
-  let bytes: usize = 0;
+/**
+ * Visits the members of every pinned object, and counts the pinned heap objects' bytes
+ * (they stay on their ring through a collection, so no __visit counts them).
+ */
+function visitPinned(): void {
   for (let object = nextOf(pinned); object != pinned; object = nextOf(object)) {
-    if (object >= __heap_base) bytes += TOTAL_OVERHEAD + sizeOf(object);
+    if (object >= __heap_base) reachedBytes += TOTAL_OVERHEAD + sizeOf(object);
+    __visit_members(object + TOTAL_OVERHEAD, 0);
   }
-  return bytes;
 }
 
 /** Visits the members of every object on `ring`, including those appended meanwhile. */
@@ -171,9 +173,9 @@ function visitMembersOfRing(ring: usize): void {
 export function __collect(): void {
   if (!ready) setUp();
   // Mark: what globals and pinned objects reach moves to `reached`, which is walked as it grows.
-  reachedBytes = pinnedBytes();
+  reachedBytes = 0;
   __visit_globals(0);
-  visitMembersOfRing(pinned);
+  visitPinned();
   visitMembersOfRing(reached);
   // Sweep: what is left unreached is garbage.
   let object = nextOf(unreached);
