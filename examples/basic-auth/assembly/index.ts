@@ -36,18 +36,12 @@ class Rule {
   }
 
   accepts(credential: ByteBuffer): bool {
-    for (let i = 0; i < this.credentials.length; i++) {
-      if (sameSecret(this.credentials[i], credential)) return true;
-    }
-    return false;
+    return isAnySecret(this.credentials, credential);
   }
 
   /** The Authorization header is byte for byte one of `headers`: then it decodes to one of the credentials. */
   acceptsHeader(authorization: ByteBuffer): bool {
-    for (let i = 0; i < this.headers.length; i++) {
-      if (sameSecret(this.headers[i], authorization)) return true;
-    }
-    return false;
+    return isAnySecret(this.headers, authorization);
   }
 
   addCredential(credential: ArrayBuffer): void {
@@ -202,6 +196,14 @@ function queryStart(p: usize, length: i32): i32 {
     if (c == 0x3f || c == 0x23) return i;
   }
   return -1;
+}
+
+/** Whether `presented` is one of `secrets`, each compared without an early exit. */
+function isAnySecret(secrets: Array<ArrayBuffer>, presented: ByteBuffer): bool {
+  for (let i = 0; i < secrets.length; i++) {
+    if (sameSecret(secrets[i], presented)) return true;
+  }
+  return false;
 }
 
 /** Compares without an early exit, so the time taken does not tell how much of a secret matched. */
